@@ -1,0 +1,1 @@
+"""convnet.cli (being written)."""

@@ -1,0 +1,1 @@
+"""convnet.data (being written)."""

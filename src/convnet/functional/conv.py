@@ -1,0 +1,2 @@
+"""convnet.functional.conv (being written)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""convnet.functional.linear (being written)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""convnet.functional.loss (being written)."""
+__all__ = []

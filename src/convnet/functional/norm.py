@@ -1,0 +1,2 @@
+"""convnet.functional.norm (being written)."""
+__all__ = []

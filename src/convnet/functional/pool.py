@@ -1,0 +1,2 @@
+"""convnet.functional.pool (being written)."""
+__all__ = []

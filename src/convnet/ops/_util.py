@@ -1,0 +1,96 @@
+"""Helpers shared by every op family: argument coercion, broadcasting, dtype checks."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .._backend import array_module, is_floating
+from ..tensor import Tensor
+
+
+def raw(x):
+    """The array behind a Tensor (or the value itself)."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def raw_index(idx):
+    """Convert Tensors inside an index expression to arrays."""
+    if isinstance(idx, tuple):
+        return tuple(raw(i) for i in idx)
+    return raw(idx)
+
+
+def as_tensor_pair(a, b):
+    """Coerce a binary op's operands to Tensors, with PyTorch's scalar promotion.
+
+    A Python scalar takes the other operand's dtype (a float scalar with an integer tensor
+    gives float32), so ``x_float32 * 2.0`` stays float32.
+    """
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return a, b
+    if isinstance(a, Tensor):
+        b = _scalar_like(b, a)
+        return _promote_int(a, b), b
+    if isinstance(b, Tensor):
+        a = _scalar_like(a, b)
+        return a, _promote_int(b, a)
+    raise TypeError("expected at least one Tensor operand")
+
+
+def _promote_int(t, scalar):
+    """An integer tensor meeting a float scalar computes in float32 (torch's rule)."""
+    if t.dtype.kind in "iub" and scalar.dtype.kind == "f":
+        return Tensor._wrap(t.data.astype(scalar.dtype), False)
+    return t
+
+
+def _scalar_like(s, like):
+    xp = like._xp
+    if isinstance(s, numbers.Number) or (hasattr(s, "ndim") and s.ndim == 0):
+        s = s.item() if hasattr(s, "item") else s
+        if isinstance(s, bool) or not isinstance(s, numbers.Number):
+            dtype = like.dtype
+        elif isinstance(s, numbers.Integral) or is_floating(like.dtype):
+            dtype = like.dtype
+        elif like.dtype == np.bool_ or like.dtype.kind in "iu":
+            dtype = np.float32
+        else:
+            dtype = like.dtype
+        return Tensor._wrap(xp.asarray(s, dtype=dtype), False)
+    return Tensor(s)
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` over the axes that broadcasting expanded, back down to ``shape``."""
+    if grad.shape == tuple(shape):
+        return grad
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1)
+    out = grad.sum(axis=axes, keepdims=True) if axes else grad
+    return out.reshape(shape)
+
+
+def check_float(name, arg, t):
+    """Differentiable ops take floating tensors only: raise TypeError naming the argument."""
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{name}: argument '{arg}' must be a Tensor, got {type(t).__name__}")
+    if not is_floating(t.dtype):
+        raise TypeError(
+            f"{name}: argument '{arg}' must be a floating-point tensor (float32/float64), got dtype {t.dtype}; "
+            f"convert with .float()")
+
+
+def normalize_dim(dim, ndim, name="dim"):
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
+        raise IndexError(f"{name} {dim} is out of range for a tensor with {ndim} dimensions")
+    return dim % max(ndim, 1)
+
+
+def as_tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+__all__ = ["raw", "raw_index", "as_tensor_pair", "unbroadcast", "check_float", "normalize_dim",
+           "as_tensor", "array_module"]

@@ -1,0 +1,123 @@
+"""Activation primitives (nonlinearities) and the softmax family."""
+from __future__ import annotations
+
+from .._backend import array_module
+from ..autograd import Function
+from ._util import check_float, normalize_dim
+
+
+class ReLU(Function):
+    def forward(self, x):
+        self.mask = x > 0
+        return x * self.mask
+
+    def backward(self, g):  # ReLU passes the gradient only where the input was positive
+        return g * self.mask
+
+
+class LeakyReLU(Function):
+    def forward(self, x, negative_slope=0.01):
+        xp = array_module(x)
+        self.slope = xp.where(x > 0, x.dtype.type(1), x.dtype.type(negative_slope))
+        return x * self.slope
+
+    def backward(self, g):
+        return g * self.slope
+
+
+class Sigmoid(Function):
+    def forward(self, x):
+        xp = array_module(x)
+        # stable: exp of a non-positive number only
+        e = xp.exp(-xp.abs(x))
+        self.out = xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        return self.out
+
+    def backward(self, g):  # s'(x) = s(x) (1 - s(x))
+        return g * self.out * (1 - self.out)
+
+
+class Tanh(Function):
+    def forward(self, x):
+        self.out = array_module(x).tanh(x)
+        return self.out
+
+    def backward(self, g):  # tanh'(x) = 1 - tanh(x)^2
+        return g * (1 - self.out * self.out)
+
+
+class Softplus(Function):
+    """softplus(x) = log(1 + exp(beta x)) / beta, linear where beta x > threshold (as torch)."""
+
+    def forward(self, x, beta=1.0, threshold=20.0):
+        xp = array_module(x)
+        bx = x * beta
+        self.linear = bx > threshold
+        # log1p(exp(bx)) computed stably as max(bx,0) + log1p(exp(-|bx|))
+        soft = (xp.maximum(bx, 0) + xp.log1p(xp.exp(-xp.abs(bx)))) / beta
+        self.sig_bx = 1 / (1 + xp.exp(-bx))
+        return xp.where(self.linear, x, soft).astype(x.dtype, copy=False)
+
+    def backward(self, g):  # d softplus = sigmoid(beta x)
+        xp = array_module(g)
+        return xp.where(self.linear, g, g * self.sig_bx).astype(g.dtype, copy=False)
+
+
+class Softmax(Function):
+    def forward(self, x, dim=-1):
+        xp = array_module(x)
+        e = xp.exp(x - x.max(axis=dim, keepdims=True))
+        self.out, self.dim = e / e.sum(axis=dim, keepdims=True), dim
+        return self.out
+
+    def backward(self, g):  # J^T g = s * (g - sum(g s))
+        s = self.out
+        return s * (g - (g * s).sum(axis=self.dim, keepdims=True))
+
+
+class LogSoftmax(Function):
+    def forward(self, x, dim=-1):
+        xp = array_module(x)
+        shifted = x - x.max(axis=dim, keepdims=True)
+        out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+        self.out, self.dim = out, dim
+        return out
+
+    def backward(self, g):  # g - softmax * sum(g)
+        xp = array_module(g)
+        return g - xp.exp(self.out) * g.sum(axis=self.dim, keepdims=True)
+
+
+def relu(x):
+    check_float("relu", "input", x)
+    return ReLU.apply(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    check_float("leaky_relu", "input", x)
+    return LeakyReLU.apply(x, negative_slope=negative_slope)
+
+
+def sigmoid(x):
+    check_float("sigmoid", "input", x)
+    return Sigmoid.apply(x)
+
+
+def tanh(x):
+    check_float("tanh", "input", x)
+    return Tanh.apply(x)
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    check_float("softplus", "input", x)
+    return Softplus.apply(x, beta=beta, threshold=threshold)
+
+
+def softmax(x, dim):
+    check_float("softmax", "input", x)
+    return Softmax.apply(x, dim=normalize_dim(dim, x.ndim))
+
+
+def log_softmax(x, dim):
+    check_float("log_softmax", "input", x)
+    return LogSoftmax.apply(x, dim=normalize_dim(dim, x.ndim))

@@ -1,0 +1,1 @@
+"""convnet.optim (being written)."""
