@@ -11,12 +11,27 @@ import importlib
 from ._backend import (bool_, float16, float32, float64, get_rng_state, int32, int64,  # noqa: F401
                        manual_seed, set_rng_state, uint8)
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
-from .tensor import (Tensor, arange, full, ones, ones_like, rand, randint, randn, tensor,  # noqa: F401
-                     zeros, zeros_like)
+from .tensor import (Tensor, arange, as_tensor, empty, eye, from_numpy, full, full_like, linspace,  # noqa: F401
+                     ones, ones_like, rand, randint, randn, tensor, zeros, zeros_like)
 from .ops import (abs, amax, amin, argmax, argmin, cat, clamp, clip, exp, flatten, log,  # noqa: F401
                   matmul, max, maximum, mean, min, minimum, pad, permute, reshape, sqrt, squeeze,
                   stack, sum, transpose, unsqueeze, where)
 from .ops import relu, sigmoid, softmax, log_softmax, tanh  # noqa: F401
+from .ops import add, chunk, div, matmul as mm, mul, neg, pow, repeat, split, sub, var  # noqa: F401
+from .ops import amax as _amax  # noqa: F401
+
+
+def allclose(a, b, rtol=1e-5, atol=1e-8):
+    import numpy as _np
+    return bool(_np.allclose(_np.asarray(a), _np.asarray(b), rtol=rtol, atol=atol))
+
+
+def is_tensor(x):
+    return isinstance(x, Tensor)
+
+
+def numel(x):
+    return x.numel()
 
 __version__ = "0.1.0"
 

@@ -258,6 +258,25 @@ class Tensor:
     def __gt__(self, o): return _ops.compare(self, o, "greater")
     def __ge__(self, o): return _ops.compare(self, o, "greater_equal")
 
+    # method aliases PyTorch users reach for
+    def add(self, o): return _ops.add(self, o)
+    def sub(self, o): return _ops.sub(self, o)
+    def mul(self, o): return _ops.mul(self, o)
+    def div(self, o): return _ops.div(self, o)
+    def matmul(self, o): return _ops.matmul(self, o)
+    def mm(self, o): return _ops.matmul(self, o)
+    def neg(self): return _ops.neg(self)
+    def square(self): return _ops.mul(self, self)
+    def eq(self, o): return self.__eq__(o)
+    def ne(self, o): return self.__ne__(o)
+    def lt(self, o): return self.__lt__(o)
+    def le(self, o): return self.__le__(o)
+    def gt(self, o): return self.__gt__(o)
+    def ge(self, o): return self.__ge__(o)
+
+    def masked_fill(self, mask, value):
+        return _ops.where(_ops.raw(mask), _ops.full_like(self, value), self)
+
     # ------------------------------------------------------------------ elementwise
     def exp(self): return _ops.exp(self)
     def log(self): return _ops.log(self)
@@ -273,6 +292,7 @@ class Tensor:
     def sum(self, dim=None, keepdim=False): return _ops.sum(self, dim, keepdim)
     def mean(self, dim=None, keepdim=False): return _ops.mean(self, dim, keepdim)
     def var(self, dim=None, keepdim=False, unbiased=True): return _ops.var(self, dim, keepdim, unbiased)
+    def std(self, dim=None, keepdim=False, unbiased=True): return _ops.var(self, dim, keepdim, unbiased).sqrt()
     def max(self, dim=None, keepdim=False): return _ops.max(self, dim, keepdim)
     def min(self, dim=None, keepdim=False): return _ops.min(self, dim, keepdim)
     def argmax(self, dim=None, keepdim=False): return _ops.argmax(self, dim, keepdim)
@@ -290,6 +310,9 @@ class Tensor:
     def squeeze(self, dim=None): return _ops.squeeze(self, dim)
     def expand(self, *shape): return _ops.expand(self, _shape_args(shape))
     def contiguous(self): return self
+    def repeat(self, *sizes): return _ops.repeat(self, _shape_args(sizes))
+    def split(self, split_size, dim=0): return _ops.split(self, split_size, dim)
+    def chunk(self, chunks, dim=0): return _ops.chunk(self, chunks, dim)
 
     @property
     def T(self):
@@ -315,6 +338,35 @@ def tensor(data, requires_grad=False, dtype=None):
     if arr is data or (isinstance(data, Tensor) and arr is data.data):
         arr = arr.copy()
     return Tensor._wrap(arr, False).requires_grad_(requires_grad) if requires_grad else Tensor._wrap(arr, False)
+
+
+def from_numpy(arr):
+    """Share memory with a NumPy array (no copy), like ``torch.from_numpy``."""
+    return Tensor._wrap(arr, False)
+
+
+def as_tensor(data, dtype=None):
+    """Convert without copying when possible."""
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
+        return data
+    return Tensor._wrap(_as_array(data, dtype), False)
+
+
+def empty(*shape, dtype=np.float32, requires_grad=False):
+    return zeros(*shape, dtype=dtype, requires_grad=requires_grad)
+
+
+def eye(n, m=None, dtype=np.float32, requires_grad=False):
+    return Tensor(np.eye(n, m, dtype=dtype), requires_grad=requires_grad)
+
+
+def linspace(start, end, steps, dtype=np.float32, requires_grad=False):
+    return Tensor(np.linspace(start, end, steps, dtype=dtype), requires_grad=requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, requires_grad=False):
+    d = t.data if isinstance(t, Tensor) else np.asarray(t)
+    return Tensor(array_module(d).full_like(d, fill_value, dtype=dtype), requires_grad=requires_grad)
 
 
 def _size(shape):

@@ -192,3 +192,21 @@ def test_tensor_api():
     a = cn.randn(4).numpy()
     cn.manual_seed(3)
     np.testing.assert_array_equal(a, cn.randn(4).numpy())
+
+
+@pytest.mark.parametrize("fn", [
+    lambda t: t.split(2)[1], lambda t: t.split([1, 3], 0)[0], lambda t: t.chunk(3, 1)[2],
+    lambda t: t.repeat(2, 1, 3), lambda t: t.var(), lambda t: t.var(1, keepdim=True), lambda t: t.std(0),
+    lambda t: t.var(1, unbiased=False), lambda t: t.square(), lambda t: t.add(2.0).mul(t).div(3.0).sub(t),
+])
+def test_composites(fn, rng):
+    x = rng.standard_normal((4, 6))
+    check_against_torch(fn, fn, [x])
+    gradcheck(fn, [x])
+
+
+def test_masked_fill(rng):
+    x = rng.standard_normal((3, 4))
+    mask = x > 0.1
+    check_against_torch(lambda t: t.masked_fill(cn.tensor(mask), 0.5),
+                        lambda t: t.masked_fill(torch.tensor(mask), 0.5), [x])

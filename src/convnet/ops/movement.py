@@ -220,3 +220,37 @@ def pad(a, pad, mode="constant", value=0.0):
         idx.append(xp.pad(ar, (b, e), mode=np_mode))
     return getitem(a, xp.ix_(*idx))
 
+
+
+def repeat(a, sizes):
+    """``torch.Tensor.repeat``: tile the tensor ``sizes[i]`` times along each dim (composite)."""
+    sizes = tuple(sizes)
+    if len(sizes) < a.ndim:
+        raise ValueError(f"repeat: number of repeat dims {len(sizes)} can not be smaller than the tensor's {a.ndim}")
+    a = reshape(a, (1,) * (len(sizes) - a.ndim) + a.shape)
+    for d, r in enumerate(sizes):
+        if r != 1:
+            a = cat([a] * r, d) if r > 0 else getitem(a, (slice(None),) * d + (slice(0, 0),))
+    return a
+
+
+def split(a, split_size, dim=0):
+    """``torch.split``: chunks of ``split_size`` (int) or of the listed sizes along ``dim``."""
+    d = normalize_dim(dim, a.ndim)
+    n = a.shape[d]
+    if isinstance(split_size, numbers.Integral):
+        sizes = [min(split_size, n - s) for s in range(0, n, split_size)]
+    else:
+        sizes = list(split_size)
+        if sum(sizes) != n:
+            raise ValueError(f"split: split sizes {sizes} must sum to the dimension size {n}")
+    out, start = [], 0
+    for s in sizes:
+        out.append(getitem(a, (slice(None),) * d + (slice(start, start + s),)))
+        start += s
+    return tuple(out)
+
+
+def chunk(a, chunks, dim=0):
+    n = a.shape[normalize_dim(dim, a.ndim)]
+    return split(a, max(-(-n // chunks), 1), dim)

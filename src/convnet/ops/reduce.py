@@ -1,6 +1,7 @@
 """Reductions: sum, mean, max, min (with ``dim``/``keepdim`` as in PyTorch)."""
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 
 from .._backend import array_module
@@ -103,7 +104,7 @@ def var(a, dim=None, keepdim=False, unbiased=True):
     for ax in axes:
         n *= a.shape[ax]
     d = a - mean(a, axes, keepdim=True)
-    return sum(d * d, axes, keepdim) / max(n - (1 if unbiased else 0), 1)
+    return sum(d * d, axes, keepdim) / builtins.max(n - (1 if unbiased else 0), 0)
 
 
 def _extreme(a, dim, keepdim, largest):
