@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import weakref
+
+_ref = weakref.ref
 
 _state = threading.local()
+_Tensor = None  # convnet.tensor.Tensor, bound lazily by Function.apply
 
 
 def is_grad_enabled() -> bool:
@@ -51,6 +55,11 @@ class Function:
 
     ``backward`` returns one gradient per tensor input (``None`` where not needed); check
     ``self.needs_input_grad[i]`` to skip work. State goes on ``self`` (``save_for_backward``).
+
+    The graph is made of these objects: each recorded call keeps an edge to the Function that
+    produced each input (or to the input itself when it is a leaf) but only a *weak* reference
+    to the input Tensors, so an intermediate activation is freed as soon as nothing but the
+    graph points at it, unless an op saved it for its backward (as PyTorch does).
     """
 
     needs_input_grad: tuple = ()
@@ -58,6 +67,11 @@ class Function:
 
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays
+
+    @property
+    def parents(self):
+        """The input Tensors of this call (``None`` for one that has since been freed)."""
+        return tuple(r() for r in self.__dict__.get("_parent_refs", ()))
 
     def forward(self, *arrays, **params):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -67,22 +81,39 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **params):
-        from .tensor import Tensor
+        global _Tensor
+        if _Tensor is None:  # tensor.py imports this module, so bind Tensor on first use
+            from .tensor import Tensor as _Tensor
 
         ctx = cls()
-        ctx.needs_input_grad = tuple(t.requires_grad for t in inputs)
-        out = ctx.forward(*(t.data for t in inputs), **params)
-        track = is_grad_enabled() and any(ctx.needs_input_grad)
-        result = Tensor._wrap(out, track)
+        # under no_grad nothing is recorded, so no input needs a gradient: forwards that
+        # check needs_input_grad can skip saving state for a backward that never runs
+        if getattr(_state, "grad_enabled", True):
+            needs = ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
+            track = True in needs
+        else:
+            ctx.needs_input_grad, track = (False,) * len(inputs), False
+        out = ctx.forward(*[t.data for t in inputs], **params)
+        result = _Tensor._wrap(out, track)
         if track:
-            ctx.parents = inputs
+            ctx._parent_refs = tuple([_ref(t) for t in inputs])
+            # edge per input: None (no gradient), the producing Function, or the tensor itself
+            # (a leaf, or a non-leaf whose graph is already released), with its shape
+            ctx._next = tuple([((t._ctx if t._ctx is not None else t), t.data.shape) if t.requires_grad
+                               else None for t in inputs])
+            ctx._out = _ref(result)
             result._ctx = ctx
             result.is_leaf = False
         return result
 
+    def _release(self):
+        """Drop everything this call saved (after a backward without ``retain_graph``)."""
+        self.__dict__.clear()
+        self._released = True
+
 
 def _topological_order(root):
-    """Tensors reachable from ``root`` through recorded Functions, parents before children."""
+    """Graph nodes (Functions and leaf Tensors) reachable from ``root``, inputs before outputs."""
     order, seen = [], set()
     stack = [(root, False)]
     while stack:
@@ -94,10 +125,9 @@ def _topological_order(root):
             continue
         seen.add(id(node))
         stack.append((node, True))
-        if node._ctx is not None:
-            for p in node._ctx.parents:
-                if p.requires_grad and id(p) not in seen:
-                    stack.append((p, False))
+        for edge in node.__dict__.get("_next", ()) if isinstance(node, Function) else ():
+            if edge is not None and id(edge[0]) not in seen:
+                stack.append((edge[0], False))
     return order
 
 
@@ -105,7 +135,8 @@ def backward(root, grad=None, retain_graph=False):
     """Reverse-mode accumulation from ``root``: chain rule in reverse topological order.
 
     Leaf tensors that require a gradient accumulate into ``.grad``; the graph (and every
-    array saved for backward) is released afterwards unless ``retain_graph`` is true.
+    array saved for backward) is released as the traversal passes it, unless
+    ``retain_graph`` is true.
     """
     from .tensor import Tensor
 
@@ -126,37 +157,57 @@ def backward(root, grad=None, retain_graph=False):
         if grad.shape != root.shape:
             raise ValueError(f"backward: grad has shape {grad.shape} but the tensor has shape {root.shape}")
 
-    grads = {id(root): grad}
-    for node in reversed(_topological_order(root)):
+    start = root._ctx if root._ctx is not None else root
+    grads = {id(start): grad}
+    order = _topological_order(start)
+    del root, grad, start
+    while order:
+        # pop, so each Function (and what it saved) is freed as soon as it has run
+        node = order.pop()
         g = grads.pop(id(node), None)
         if g is None:
             continue
-        for hook in node._hooks:
-            r = hook(Tensor._wrap(g, False))
-            if r is not None:
-                g = r.data if isinstance(r, Tensor) else r
-        ctx = node._ctx
-        if ctx is None:  # a leaf: accumulate into .grad
-            if node.is_leaf:
+        if not isinstance(node, Function):  # a tensor: a leaf accumulates into .grad
+            for hook in node._hooks:
+                r = hook(Tensor._wrap(g, False))
+                if r is not None:
+                    g = r.data if isinstance(r, Tensor) else r
+            if node.is_leaf and node.requires_grad:
                 g = g.astype(node.data.dtype, copy=True)
                 if node.grad is None:
                     node.grad = Tensor._wrap(g, False)
                 else:
                     node.grad = Tensor._wrap(node.grad.data + g, False)
             continue
-        if node._retain_grad:
-            node.grad = Tensor._wrap(g.copy() if node.grad is None else node.grad.data + g, False)
+        ctx = node
+        if ctx.__dict__.get("_released"):  # already consumed by an earlier backward()
+            continue
+        out = ctx._out()  # the output tensor, if anything still holds it
+        if out is not None:
+            for hook in out._hooks:
+                r = hook(Tensor._wrap(g, False))
+                if r is not None:
+                    g = r.data if isinstance(r, Tensor) else r
+            if out._retain_grad:
+                out.grad = Tensor._wrap(g.copy() if out.grad is None else out.grad.data + g, False)
+            if not retain_graph:
+                out._ctx = None
+        out = None
         in_grads = ctx.backward(g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
-        for parent, pg in zip(ctx.parents, in_grads):
-            if pg is None or not parent.requires_grad:
+        for edge, pg in zip(ctx._next, in_grads):
+            if pg is None or edge is None:
                 continue
-            if pg.shape != parent.shape:  # a bug in a backward, never user error
+            parent, shape = edge
+            if not isinstance(parent, Function) and not parent.requires_grad:
+                continue
+            if pg.shape != shape:  # a bug in a backward, never user error
                 raise RuntimeError(
                     f"{type(ctx).__name__}.backward returned a gradient of shape {pg.shape} "
-                    f"for an input of shape {parent.shape}")
+                    f"for an input of shape {shape}")
             prev = grads.get(id(parent))
             grads[id(parent)] = pg if prev is None else prev + pg
         if not retain_graph:
-            node._ctx = None
+            ctx._release()
+        node = ctx = in_grads = pg = prev = g = parent = None  # free this step's arrays now

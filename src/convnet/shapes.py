@@ -58,9 +58,27 @@ def pool_output_size(n, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
     return out
 
 
+def pool_output_formula(n, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """The pooling output-size arithmetic written out (floor or, with ``ceil_mode``, ceil), for
+    error messages."""
+    stride = kernel_size if stride is None else stride
+    num = n + 2 * padding - dilation * (kernel_size - 1) - 1
+    lo, hi = ("⌈", "⌉") if ceil_mode else ("⌊", "⌋")
+    out = pool_output_size(n, kernel_size, stride, padding, dilation, ceil_mode)
+    return (f"{lo}({n} + 2·{padding} − {dilation}·({kernel_size}−1) − 1)/{stride}{hi} + 1 = "
+            f"{lo}{num}/{stride}{hi} + 1 = {out}")
+
+
 def conv_transpose_output_size(n, kernel_size, stride=1, padding=0, output_padding=0, dilation=1):
     """``(n - 1)s - 2p + d(k - 1) + output_padding + 1`` (inverse of ``conv_output_size``)."""
     return (n - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
+
+
+def conv_transpose_output_formula(n, kernel_size, stride=1, padding=0, output_padding=0, dilation=1):
+    """The transposed-conv output-size arithmetic written out, for error messages."""
+    out = conv_transpose_output_size(n, kernel_size, stride, padding, output_padding, dilation)
+    return (f"({n} − 1)·{stride} − 2·{padding} + {dilation}·({kernel_size}−1) + {output_padding} + 1"
+            f" = {out}")
 
 
 def same_padding(kernel_size, dilation=1):

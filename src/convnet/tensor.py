@@ -103,10 +103,18 @@ class Tensor:
 
     def retain_grad(self):
         self._retain_grad = True
+        self._pin()
 
     def register_hook(self, hook):
         """``hook(grad) -> Tensor | None`` runs when this tensor's gradient is computed."""
         self._hooks.append(hook)
+        self._pin()
+
+    def _pin(self):
+        # the graph holds its tensors weakly; one with a hook or retain_grad must outlive the
+        # user's reference to it, so its Function holds it until backward releases the graph
+        if self._ctx is not None:
+            self._ctx._pinned = self
 
     @property
     def grad_fn(self):

@@ -1,0 +1,360 @@
+"""``Trainer``: the training loop with validation, history, best checkpoint, early stopping and resume.
+
+One epoch = for every batch: forward, loss, ``zero_grad``, ``backward``, ``optimizer.step()``;
+then the validation set is evaluated, the scheduler stepped (``ReduceLROnPlateau`` gets the
+validation loss), the history appended and, with ``checkpoint_dir``, these files written
+atomically:
+
+- ``model.safetensors`` + ``model.json``: the best model so far by ``monitor`` (validation
+  accuracy by default; the last model when there is no validation set or with ``keep="last"``);
+- ``training_state.safetensors``: everything needed to continue exactly (model, optimizer and
+  scheduler state, epoch, global and loader RNG states, history, early-stopping counters);
+- ``history.json`` and ``history.csv``: one row per epoch.
+
+``Trainer.resume(path)`` loads a training state so that ``fit`` continues as if it had never
+stopped: the weights after "2 epochs, crash, resume for 2 more" equal those after 4 straight.
+
+Example:
+    >>> model = cn.models.get("lenet5")
+    >>> trainer = cn.Trainer(model, cn.optim.Adam(model.parameters(), lr=1e-3))
+    >>> trainer.fit(train_loader, val_loader, epochs=10, checkpoint_dir="runs/demo")
+    >>> trainer.evaluate(test_loader)["accuracy"]
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+from . import _backend
+from .autograd import no_grad
+from .checkpoint import atomic_write, load_training_state, save, save_training_state
+
+__all__ = ["Trainer", "fit", "evaluate", "Callback", "confusion_matrix", "topk_correct"]
+
+
+class Callback:
+    """Hooks called by ``Trainer.fit``; set ``trainer.stop_training = True`` to stop after this epoch."""
+
+    def on_train_begin(self, trainer):
+        pass
+
+    def on_epoch_end(self, trainer, logs):
+        pass
+
+    def on_train_end(self, trainer):
+        pass
+
+
+def confusion_matrix(y_true, y_pred, num_classes):
+    """``(C, C)`` int64 counts; row = true class, column = predicted class."""
+    y_true, y_pred = np.asarray(y_true, np.int64), np.asarray(y_pred, np.int64)
+    return np.bincount(y_true * num_classes + y_pred, minlength=num_classes * num_classes) \
+        .reshape(num_classes, num_classes)
+
+
+def topk_correct(logits, y, k):
+    """Number of rows of ``logits (N, C)`` whose true class ``y (N,)`` is among the ``k`` largest scores.
+
+    Ties are broken towards the lower class index (a stable descending sort), as ``argmax`` does.
+    """
+    k = min(k, logits.shape[1])
+    top = np.argsort(-logits, axis=1, kind="stable")[:, :k]  # (N, k)
+    return int((top == np.asarray(y)[:, None]).any(axis=1).sum())
+
+
+def _is_plateau(scheduler):
+    from .optim.lr_scheduler import ReduceLROnPlateau
+
+    return isinstance(scheduler, ReduceLROnPlateau)
+
+
+def _write_history(folder, history):
+    atomic_write(os.path.join(folder, "history.json"), json.dumps(history, indent=2) + "\n")
+    keys = []
+    for row in history:
+        keys += [k for k in row if k not in keys]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    atomic_write(os.path.join(folder, "history.csv"), buf.getvalue())
+
+
+class Trainer:
+    """Train ``model`` with ``optimizer`` on batches of ``(x, y)``; no device handling needed (NumPy).
+
+    Args:
+        model: a ``Module`` mapping ``x (N, C, H, W)`` to logits ``(N, num_classes)``.
+        optimizer: a ``convnet.optim`` optimizer over ``model.parameters()``.
+        loss_fn: ``loss_fn(logits, y) -> scalar`` (mean over the batch); default ``nn.CrossEntropyLoss()``.
+        scheduler: a ``convnet.optim.lr_scheduler`` scheduler, stepped once per epoch.
+        callbacks: ``Callback`` objects (or plain functions ``f(trainer, logs)`` run at epoch end).
+        top_k: the k of the top-k accuracy reported by ``evaluate``.
+        monitor: ``"val_accuracy"`` (higher is better; ties go to the lower validation loss) or
+            ``"val_loss"`` (lower is better): picks the best checkpoint and drives early stopping.
+        meta: JSON-able dict stored in every model checkpoint (dataset, classes, normalisation).
+        keep: what ``checkpoint_dir/model.safetensors`` holds: the ``"best"`` epoch by ``monitor``
+            (default) or the ``"last"`` one.
+
+    Attributes:
+        history: list of per-epoch dicts (``epoch, train_loss, train_accuracy, val_loss,
+            val_accuracy, val_topk_accuracy, lr, time``).
+        epoch: epochs completed so far.
+    """
+
+    def __init__(self, model, optimizer, loss_fn=None, scheduler=None, callbacks=(), top_k=5,
+                 monitor="val_accuracy", meta=None, keep="best"):
+        if loss_fn is None:
+            from .nn import CrossEntropyLoss
+
+            loss_fn = CrossEntropyLoss()
+        if monitor not in ("val_accuracy", "val_loss"):
+            raise ValueError(f"Trainer: monitor must be 'val_accuracy' or 'val_loss', received {monitor!r}")
+        if keep not in ("best", "last"):
+            raise ValueError(f"Trainer: keep must be 'best' or 'last', received {keep!r}")
+        self.keep = keep
+        self.model, self.optimizer, self.loss_fn, self.scheduler = model, optimizer, loss_fn, scheduler
+        self.callbacks = list(callbacks)
+        self.top_k, self.monitor, self.meta = int(top_k), monitor, dict(meta or {})
+        self.history = []
+        self.epoch = 0
+        self.best_score = None
+        self.best_epoch = None
+        self.best_loss = None
+        self.bad_epochs = 0
+        self.stop_training = False
+        self._loader_states = None
+
+    # ------------------------------------------------------------------ one epoch
+    def train_epoch(self, loader, bar=None):
+        """One pass over ``loader`` with parameter updates; returns ``{"loss", "accuracy"}`` (sample means)."""
+        self.model.train()
+        total, loss_sum, correct = 0, 0.0, 0
+        for x, y in loader:
+            out = self.model(x)
+            loss = self.loss_fn(out, y)
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+            n = len(y.data)
+            total += n
+            loss_sum += float(loss.item()) * n
+            correct += int((out.data.argmax(axis=1) == y.data).sum())
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss_sum / total:.4f}", acc=f"{correct / total:.4f}", refresh=False)
+        if total == 0:
+            raise ValueError("Trainer.fit: the training loader produced no batches")
+        return {"loss": loss_sum / total, "accuracy": correct / total}
+
+    def evaluate(self, loader, top_k=None):
+        """Loss, accuracy, top-k accuracy and confusion matrix of the model on ``loader`` (no updates).
+
+        Returns:
+            ``{"loss": float, "accuracy": float, "top{k}_accuracy": float, "top_k": k,
+            "confusion_matrix": (C, C) int64 ndarray (row = true, column = predicted),
+            "num_samples": N}``.
+        """
+        k = int(top_k or self.top_k)
+        was_training = self.model.training
+        self.model.eval()
+        total, loss_sum, correct, correct_k, cm = 0, 0.0, 0, 0, None
+        try:
+            with no_grad():
+                for x, y in loader:
+                    out = self.model(x)
+                    logits, labels = np.asarray(out.data), np.asarray(y.data)
+                    n = len(labels)
+                    loss_sum += float(self.loss_fn(out, y).item()) * n
+                    pred = logits.argmax(axis=1)
+                    correct += int((pred == labels).sum())
+                    correct_k += topk_correct(logits, labels, k)
+                    batch_cm = confusion_matrix(labels, pred, logits.shape[1])
+                    cm = batch_cm if cm is None else cm + batch_cm
+                    total += n
+        finally:
+            self.model.train(was_training)
+        if total == 0:
+            raise ValueError("Trainer.evaluate: the loader produced no batches")
+        return {"loss": loss_sum / total, "accuracy": correct / total, f"top{k}_accuracy": correct_k / total,
+                "top_k": k, "confusion_matrix": cm, "num_samples": total}
+
+    # ------------------------------------------------------------------ the loop
+    def _improved(self, logs):
+        """Better ``monitor``; for accuracy, a tie counts as better when the validation loss is lower."""
+        score = logs[self.monitor]
+        if self.best_score is None:
+            return True
+        if self.monitor == "val_loss":
+            return score < self.best_score
+        return score > self.best_score or (score == self.best_score and logs["val_loss"] < self.best_loss)
+
+    def fit(self, train_loader, val_loader=None, epochs=1, early_stopping_patience=None, checkpoint_dir=None,
+            progress=True):
+        """Train until ``epochs`` epochs in total are done (counting resumed ones) or early stopping.
+
+        Args:
+            train_loader: batches of ``(x, y)``.
+            val_loader: evaluated after every epoch; needed for the best checkpoint and early stopping.
+            epochs: total number of epochs (a resumed trainer continues from ``self.epoch``).
+            early_stopping_patience: stop after this many epochs without improvement of ``monitor``.
+            checkpoint_dir: where the best model, the training state and the history go.
+            progress: show a tqdm progress bar (on stderr) with the running loss and accuracy.
+
+        Returns:
+            ``self.history``.
+        """
+        if early_stopping_patience is not None and val_loader is None:
+            raise ValueError("Trainer.fit: early_stopping_patience needs a val_loader to monitor")
+        if self._loader_states is not None:
+            for name, loader in (("train", train_loader), ("val", val_loader)):
+                state = self._loader_states.get(name)
+                if loader is not None and state is not None and hasattr(loader, "load_state_dict"):
+                    loader.load_state_dict(state)
+            self._loader_states = None
+        if checkpoint_dir is not None:
+            os.makedirs(checkpoint_dir, exist_ok=True)
+        self.stop_training = False
+        for cb in self.callbacks:
+            getattr(cb, "on_train_begin", lambda t: None)(self)
+        while self.epoch < epochs and not self.stop_training:
+            logs = self._run_epoch(train_loader, val_loader, epochs, progress)
+            if val_loader is not None and early_stopping_patience is not None \
+                    and self.bad_epochs >= early_stopping_patience:
+                self.stop_training = True
+                logs["early_stopped"] = True
+            for cb in self.callbacks:
+                (cb if callable(cb) and not isinstance(cb, Callback) else cb.on_epoch_end)(self, logs)
+            if checkpoint_dir is not None:
+                self._write_checkpoints(checkpoint_dir, logs, train_loader, val_loader)
+        for cb in self.callbacks:
+            getattr(cb, "on_train_end", lambda t: None)(self)
+        return self.history
+
+    def _run_epoch(self, train_loader, val_loader, epochs, progress):
+        start = time.perf_counter()
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(train_loader), desc=f"epoch {self.epoch + 1}/{epochs}", unit="batch",
+                       file=sys.stderr, dynamic_ncols=True, leave=True)
+        try:
+            train = self.train_epoch(train_loader, bar)
+            logs = {"epoch": self.epoch + 1, "train_loss": train["loss"], "train_accuracy": train["accuracy"]}
+            if val_loader is not None:
+                val = self.evaluate(val_loader)
+                logs.update(val_loss=val["loss"], val_accuracy=val["accuracy"])
+                logs[f"val_top{val['top_k']}_accuracy"] = val[f"top{val['top_k']}_accuracy"]
+            if bar is not None:
+                post = {"loss": f"{train['loss']:.4f}", "acc": f"{train['accuracy']:.4f}"}
+                if val_loader is not None:
+                    post.update(val_loss=f"{logs['val_loss']:.4f}", val_acc=f"{logs['val_accuracy']:.4f}")
+                bar.set_postfix(post)
+        finally:
+            if bar is not None:
+                bar.close()
+        logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
+        if self.scheduler is not None:
+            if _is_plateau(self.scheduler):
+                self.scheduler.step(logs.get("val_loss", logs["train_loss"]))
+            else:
+                self.scheduler.step()
+        self.epoch += 1
+        if val_loader is not None:
+            if self._improved(logs):
+                self.best_score, self.best_epoch, self.bad_epochs = logs[self.monitor], self.epoch, 0
+                self.best_loss = logs["val_loss"]
+                logs["best"] = True
+            else:
+                self.bad_epochs += 1
+        logs["time"] = round(time.perf_counter() - start, 3)
+        self.history.append(logs)
+        return logs
+
+    # ------------------------------------------------------------------ checkpoints
+    def _write_checkpoints(self, folder, logs, train_loader, val_loader):
+        if self.keep == "last" or val_loader is None or logs.get("best"):
+            meta = dict(self.meta, epoch=self.epoch)
+            for key in ("val_accuracy", "val_loss", "train_accuracy", "train_loss"):
+                if key in logs:
+                    meta[key] = logs[key]
+            save(os.path.join(folder, "model.safetensors"), self.model, meta=meta)
+        self.save_training_state(os.path.join(folder, "training_state.safetensors"), train_loader, val_loader)
+        _write_history(folder, self.history)
+
+    def state_dict(self, train_loader=None, val_loader=None):
+        """Everything needed to continue training exactly (see ``resume``)."""
+        loaders = {name: ld.state_dict() for name, ld in (("train", train_loader), ("val", val_loader))
+                   if ld is not None and hasattr(ld, "state_dict")}
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "epoch": self.epoch,
+            "rng": _backend.get_rng_state(),
+            "loaders": loaders,
+            "history": self.history,
+            "trainer": {"best_score": self.best_score, "best_epoch": self.best_epoch, "best_loss": self.best_loss,
+                        "bad_epochs": self.bad_epochs, "monitor": self.monitor, "meta": self.meta},
+        }
+
+    def save_training_state(self, path, train_loader=None, val_loader=None):
+        return save_training_state(path, self.state_dict(train_loader, val_loader), model=self.model)
+
+    def resume(self, path):
+        """Load a training state (file or the ``checkpoint_dir`` holding ``training_state.safetensors``).
+
+        The model, optimizer and scheduler given to this Trainer receive the saved state; the
+        global RNG is restored now and the loaders' generators when ``fit`` is next called.
+        Returns ``self``.
+        """
+        path = os.fspath(path)
+        if os.path.isdir(path):
+            path = os.path.join(path, "training_state.safetensors")
+        state = load_training_state(path)
+        try:
+            self.model.load_state_dict(state["model"])
+        except (KeyError, ValueError) as e:
+            raise ValueError(f"Trainer.resume: {path} does not fit this model: {e.args[0]}") from None
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state.get("scheduler") is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        _backend.set_rng_state(state["rng"])
+        self.epoch = int(state["epoch"])
+        self.history = list(state["history"])
+        t = state["trainer"]
+        self.best_score, self.best_epoch, self.bad_epochs = t["best_score"], t["best_epoch"], int(t["bad_epochs"])
+        self.best_loss = t.get("best_loss")
+        self.meta = dict(t.get("meta") or self.meta)
+        self._loader_states = state.get("loaders") or {}
+        return self
+
+
+def evaluate(model, loader, loss_fn=None, top_k=5):
+    """``Trainer(model, None).evaluate(loader)`` without an optimizer."""
+    return Trainer(model, None, loss_fn=loss_fn, top_k=top_k).evaluate(loader)
+
+
+def fit(model, train_loader, val_loader=None, epochs=10, optimizer=None, lr=1e-3, loss_fn=None, scheduler=None,
+        callbacks=(), **fit_kwargs):
+    """Train ``model`` in one call (Adam with ``lr`` unless an ``optimizer`` is given); returns the Trainer.
+
+    Example:
+        >>> trainer = cn.fit(model, train_loader, val_loader, epochs=5)
+        >>> trainer.history[-1]["val_accuracy"]
+    """
+    if optimizer is None:
+        from .optim import Adam
+
+        optimizer = Adam(model.parameters(), lr=lr)
+    trainer = Trainer(model, optimizer, loss_fn=loss_fn, scheduler=scheduler, callbacks=callbacks)
+    trainer.fit(train_loader, val_loader, epochs=epochs, **fit_kwargs)
+    return trainer
+

@@ -1,0 +1,151 @@
+"""cn.summary: shapes, parameters, MACs (hand-computed) and receptive fields."""
+import pytest
+
+import convnet as cn
+from convnet import models, nn
+from convnet.summary import main_summary, summary
+
+
+def rows_by_name(s):
+    return {r.name: r for r in s.rows}
+
+
+def test_lenet5_hand_computed():
+    s = cn.summary(models.get("lenet5"), (1, 32, 32))
+    r = rows_by_name(s)
+    assert r["features.c1"].output_shape == (1, 6, 28, 28)
+    assert r["features.c1"].macs == 6 * 28 * 28 * 1 * 5 * 5        # 117,600
+    assert r["features.c3"].macs == 16 * 10 * 10 * 6 * 5 * 5       # 240,000
+    assert r["features.c5"].macs == 120 * 1 * 1 * 16 * 5 * 5       # 48,000
+    assert r["classifier.f6"].macs == 120 * 84
+    assert r["classifier.output"].macs == 84 * 10
+    assert r["features.s2"].macs == 0 and r["features.act1"].macs == 0
+    assert s.total_macs == 416_520
+    assert s.total_params == s.trainable_params == 61_706
+    assert r["features.c3"].params == 2_416
+    # receptive fields: 5, pool -> 6 (jump 2), 6 + 4*2 = 14, pool -> 16 (jump 4), 16 + 4*4 = 32
+    assert [r[k].receptive_field for k in ("features.c1", "features.s2", "features.c3",
+                                           "features.s4", "features.c5")] == [5, 6, 14, 16, 32]
+    assert r["features.s4"].jump == 4
+    assert s.output_shape == (1, 10)
+
+
+def test_simple_cnn_macs_and_shapes():
+    s = summary(models.get("simple_cnn"), (3, 39, 39))
+    r = rows_by_name(s)
+    assert [r[k].output_shape[1:] for k in ("conv1", "conv2", "conv3", "flatten")] == \
+        [(10, 37, 37), (20, 17, 17), (40, 7, 7), (1960,)]
+    assert s.total_macs == 10 * 37 * 37 * 27 + 20 * 17 * 17 * 250 + 40 * 7 * 7 * 500 + 1960 * 10
+    assert r["conv3"].receptive_field == 3 + 4 * 1 + 4 * 2  # 15
+    assert r["fc"].receptive_field == 15 + 6 * 4           # flatten covers the 7x7 map
+
+
+def test_inception_bottleneck_argument():
+    """The notes: 5x5x32 on 28x28x192 = 120.4M mults; 1x1 to 16 first = 12.4M."""
+    naive = summary(nn.Sequential(nn.Conv2d(192, 32, 5, padding=2)), (192, 28, 28))
+    assert naive.total_macs == 28 * 28 * 32 * 5 * 5 * 192 == 120_422_400
+    bottleneck = summary(nn.Sequential(nn.Conv2d(192, 16, 1), nn.Conv2d(16, 32, 5, padding=2)),
+                         (192, 28, 28))
+    assert bottleneck.total_macs == 28 * 28 * 16 * 192 + 28 * 28 * 32 * 5 * 5 * 16 == 12_443_648
+    assert bottleneck.rows[-1].output_shape == (1, 32, 28, 28)
+
+
+def test_grouped_conv_and_batch_dim():
+    s = summary(nn.Sequential(nn.Conv2d(8, 16, 3, groups=4)), (5, 8, 10, 10))
+    assert s.input_shape == (5, 8, 10, 10)
+    assert s.rows[0].output_shape == (5, 16, 8, 8)
+    assert s.total_macs == 16 * 8 * 8 * (8 // 4) * 9  # per sample
+
+
+class TwoBranch(nn.Module):
+    """cat of a 1x1 and a 3x3 branch: the concatenation has the larger field (3)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(2, 2, 3, padding=1)
+        self.b = nn.Conv2d(2, 2, 1)
+        self.head = nn.Conv2d(4, 1, 1)
+
+    def forward(self, x):
+        return self.head(cn.cat([self.a(x), self.b(x)], dim=1))
+
+
+def test_receptive_field_through_concatenation():
+    s = summary(TwoBranch(), (2, 8, 8))
+    assert [r.receptive_field for r in s.rows] == [3, 1, 3]
+
+
+def test_receptive_field_through_residual_addition():
+    # CIFAR ResNet-20: stem 3; stage 1 adds 6 convs x 2 = 15; stage 2: +2 (stride 2), then 5 x 4
+    # = 37; stage 3: +4, then 5 x 8 = 81. The block's `+` takes the residual branch's field even
+    # though the shortcut (Identity) is the last module called before the ReLU.
+    s = summary(models.get("resnet20"), (3, 32, 32))
+    relus = [r for r in s.rows if r.name.endswith("relu")]
+    assert relus[0].receptive_field == 3
+    assert [r.receptive_field for r in s.rows if r.name in ("layer1.2.relu",)][-1] == 15
+    assert [r.receptive_field for r in s.rows if r.name == "layer2.2.relu"][-1] == 37
+    assert [r.receptive_field for r in s.rows if r.name == "layer3.2.relu"][-1] == 81
+    assert s.total_params == 269_722
+
+
+@pytest.mark.slow
+def test_vgg16_and_resnet50_gmacs_at_224():
+    s = summary(models.get("vgg16", num_classes=1000), (3, 224, 224))
+    assert s.total_macs == 15_470_264_320                        # 15.47 GMACs
+    s = summary(models.get("resnet50", num_classes=1000), (3, 224, 224))
+    assert s.total_macs == 4_089_184_256                         # ~4.1 GMACs
+
+
+def test_resnet50_macs_at_64():
+    # hand count per stage at 64x64 input (conv1 -> 32, maxpool -> 16, stages 16/8/4/2)
+    s = summary(models.get("resnet50", num_classes=1000), (3, 64, 64))
+    assert rows_by_name(s)["conv1"].macs == 64 * 32 * 32 * 3 * 49
+    assert rows_by_name(s)["fc"].macs == 2048 * 1000
+    assert s.total_params == 25_557_032
+    # Every map is 224/64 = 3.5x smaller per side than at 224, so conv MACs are /12.25 of
+    # torchvision ResNet-50's 4,089,184,256 MACs (fvcore's count) minus its 2,048,000 fc MACs.
+    assert s.total_macs == (4_089_184_256 - 2_048_000) * 4 // 49 + 2_048_000
+
+
+def test_table_string_and_modes_restored():
+    m = models.get("lenet5")
+    assert m.training
+    s = summary(m, (1, 32, 32))
+    assert m.training
+    text = str(s)
+    assert "features.c1 (Conv2d)" in text and "61,706" in text and "416,520" in text
+    assert "(1, 6, 28, 28)" in text
+
+
+def test_main_summary_defaults_and_shape_string():
+    text = main_summary("lenet5")
+    assert "Total params: 61,706" in text
+    text = main_summary("resnet20", input_shape="3,16,16")
+    assert "(1, 3, 16, 16)" in text and "269,722" in text
+
+
+def test_unused_modules_still_counted():
+    m = models.get("googlenet", aux_logits=True)
+    s = summary(m, (3, 32, 32))  # eval mode: the aux heads do not run, but their params count
+    assert not any(r.name.startswith("aux") for r in s.rows)
+    assert s.total_params == sum(p.data.size for p in m.parameters())
+    assert m.training
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="summary"):
+        summary("lenet5", (1, 32, 32))
+    with pytest.raises(ValueError, match="input_shape"):
+        summary(models.get("lenet5"), "a,b")
+
+
+def test_jarrett_stage_fields_include_lcn_window():
+    # stage 1: conv5 -> 5, LCN 5x5 -> 9, pool 2 -> 10 (jump 2);
+    # stage 2: conv5 -> 18, LCN -> 26, pool -> 28 (jump 4); flatten over 5x5 -> 28 + 4*4 = 44
+    s = summary(models.get("jarrett"), (3, 32, 32))
+    r = rows_by_name(s)
+    stage1 = [r[f"stage1.{k}"].receptive_field for k in ("conv", "tanh", "abs", "lcn", "pool")]
+    assert stage1 == [5, 5, 5, 9, 10]
+    assert [r[f"stage2.{k}"].receptive_field for k in ("conv", "lcn", "pool")] == [18, 26, 28]
+    assert r["classifier.1"].receptive_field == 44
+    assert r["stage2.pool"].output_shape == (1, 32, 5, 5)
