@@ -90,7 +90,8 @@ def norm_cases():
         def mk(f, training=training, rm=rm, rv=rv):
             def run(x, w, b):
                 mod = cn if f.__module__.startswith("convnet") else torch
-                return f(x, mod.tensor(rm.copy()), mod.tensor(rv.copy()), w, b, training=training)
+                dt = np.float32 if str(x.dtype).endswith("float32") else np.float64
+                return f(x, mod.tensor(rm.astype(dt)), mod.tensor(rv.astype(dt)), w, b, training=training)
             return run
         yield "batch_norm", f"input {shape} training={training}", mk, [x, w, b]
     for size in (1, 2, 3, 5):

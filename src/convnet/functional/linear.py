@@ -8,39 +8,11 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend import array_module, default_generator
-from ..autograd import Function
+from ..ops.linear import Dropout, Linear
 from ..ops.matmul import matmul
-from ..ops._util import check_float, unbroadcast
+from ..ops._util import check_float
 
 __all__ = ["linear", "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout"]
-
-
-class Linear(Function):
-    """``y = x W^T + b`` with any leading dims on ``x``, as one primitive."""
-
-    def forward(self, x, weight, *bias):
-        lead = x.shape[:-1]
-        x2 = x.reshape(-1, x.shape[-1])                # (B, in), B = prod(leading dims)
-        out = x2 @ weight.T                           # (B, in) @ (in, out) -> (B, out)
-        if bias:
-            out = out + bias[0]
-        self.save_for_backward(x2, weight)
-        self.lead, self.bshape = lead, bias[0].shape if bias else None
-        return out.reshape(lead + (weight.shape[0],))  # (*, out)
-
-    def backward(self, g):
-        x2, weight = self.saved_tensors
-        g2 = g.reshape(-1, weight.shape[0])            # (B, out)
-        gx = gw = gb = None
-        if self.needs_input_grad[0]:                   # dX = G W: (B, out) @ (out, in)
-            gx = (g2 @ weight).reshape(self.lead + (weight.shape[1],))
-        if self.needs_input_grad[1]:                   # dW = G^T X: (out, B) @ (B, in)
-            gw = g2.T @ x2
-        if self.bshape is None:
-            return gx, gw
-        if self.needs_input_grad[2]:                   # db = sum of G over the batch
-            gb = unbroadcast(g2.sum(axis=0), self.bshape)
-        return gx, gw, gb
 
 
 def linear(input, weight, bias=None):
@@ -83,17 +55,6 @@ def linear(input, weight, bias=None):
     except ValueError:
         raise ValueError(f"{fn}: bias of shape {bias.shape} does not match out_features={weight.shape[0]}") from None
     return Linear.apply(input, weight, bias)
-
-
-class Dropout(Function):
-    """Multiply by a fixed mask that already holds the ``1/(1-p)`` scale."""
-
-    def forward(self, x, mask=None):
-        self.mask = mask
-        return x * mask
-
-    def backward(self, g):  # same mask, same scale
-        return g * self.mask
 
 
 def _check_p(fn, p):

@@ -159,17 +159,22 @@ class MaxPoolNd(Function):
         xp = array_module(grad_out)
         w = self.w
         g = _flatten_lead(grad_out, len(w.k))  # (B, *out)
-        if self.code is None:  # find winners by equality; a tie or a NaN falls back to the exact scan
-            hits = [0]
-
-            def by_value(c, off, out):
-                m = w.view(self.xpad, off) == self.out
-                hits[0] += int(xp.count_nonzero(m))
-                return xp.multiply(m, g, out=out)
-
-            gpad = w.scatter(by_value, g)
-            if hits[0] == self.out.size and not xp.isnan(self.out).any():
-                return gpad[w.inner()].reshape(self.shape)
+        fill = -math.inf if self.largest else math.inf
+        if self.code is None and not xp.isnan(self.out).any() and not (self.out == fill).any():
+            # winners by equality; a tie goes to the first winner in scan order (as PyTorch's
+            # scan does), tracked with a "claimed" mask over the offsets in scan order
+            won, claimed = [], None
+            for off in w.offsets():
+                m = w.view(self.xpad, off) == self.out  # (B, *out)
+                if claimed is None:
+                    claimed = m.copy()
+                else:
+                    xp.greater(m, claimed, out=m)  # m and not claimed
+                    claimed |= m
+                won.append(m)
+            gpad = w.scatter(lambda c, off, out: xp.multiply(won[c], g, out=out), g)
+            return gpad[w.inner()].reshape(self.shape)
+        if self.code is None:  # NaN or an all-padding-valued window: the exact scan
             _, self.code = _scan_argmax(w, self.xpad, self.largest)
         gpad = w.scatter(lambda c, off, out: xp.multiply(self.code == c, g, out=out), g)
         return gpad[w.inner()].reshape(self.shape)

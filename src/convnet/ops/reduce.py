@@ -136,21 +136,20 @@ def amin(a, dim=None, keepdim=False):
     return Amax.apply(a, axes=_axes(dim, a.ndim), keepdim=keepdim, largest=False)
 
 
-def argmax(a, dim=None, keepdim=False):
+def _arg_extreme(a, dim, keepdim, name):
     if dim is None:
-        return Tensor._wrap(array_module(a.data).asarray(a.data.argmax()).astype("int64"), False)
+        return Tensor._wrap(array_module(a.data).asarray(getattr(a.data, name)()).astype("int64"), False)
     d = normalize_dim(dim, a.ndim)
-    idx = a.data.argmax(axis=d)
+    idx = getattr(a.data, name)(axis=d)
     if keepdim:
         idx = array_module(idx).expand_dims(idx, d)
     return Tensor._wrap(idx.astype("int64"), False)
+
+
+def argmax(a, dim=None, keepdim=False):
+    """Index of the largest value (flattened when ``dim`` is None); no gradient."""
+    return _arg_extreme(a, dim, keepdim, "argmax")
 
 
 def argmin(a, dim=None, keepdim=False):
-    if dim is None:
-        return Tensor._wrap(array_module(a.data).asarray(a.data.argmin()).astype("int64"), False)
-    d = normalize_dim(dim, a.ndim)
-    idx = a.data.argmin(axis=d)
-    if keepdim:
-        idx = array_module(idx).expand_dims(idx, d)
-    return Tensor._wrap(idx.astype("int64"), False)
+    return _arg_extreme(a, dim, keepdim, "argmin")
