@@ -101,7 +101,7 @@ class _Window:
         xp = array_module(code)
         flat, rest = 0, code
         for a in reversed(range(len(self.n))):
-            n, k, s, p, d, m = self.n[a], self.k[a], self.s[a], self.p[a], self.d[a], self.out[a]
+            k, s, p, d, m = self.k[a], self.s[a], self.p[a], self.d[a], self.out[a]
             shape = [1] * (len(self.n) + 1)
             shape[a + 1] = m
             pos = xp.arange(m).reshape(shape) * s - p + (rest % k) * d  # input coordinate on axis a
