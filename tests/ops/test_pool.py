@@ -264,3 +264,15 @@ def test_avg_pool2d_matches_loop_reference(shape, k, s, p, d, ceil, count_includ
     g = rng.standard_normal(out.shape)
     out.backward(cn.tensor(g))
     np.testing.assert_allclose(t.grad.numpy(), pool_ref.avg_pool2d_ref_grad(x, g, *args), atol=1e-12)
+
+
+@pytest.mark.parametrize("kernel,stride,padding", [(2, 2, 0), (3, 2, 1)])
+def test_max_pool_threaded_path(monkeypatch, kernel, stride, padding, rng):
+    """The batch-parallel path (forced on small inputs) agrees with torch, ties included."""
+    from convnet.ops import pool as pool_ops
+
+    monkeypatch.setattr(pool_ops, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setenv("CONVNET_NUM_THREADS", "2")
+    x = np.maximum(rng.standard_normal((5, 3, 8, 8)), 0).astype(np.float32)  # post-ReLU ties
+    check_against_torch(lambda t: F.max_pool2d(t, kernel, stride, padding),
+                        lambda t: torch.nn.functional.max_pool2d(t, kernel, stride, padding), [x])

@@ -26,14 +26,12 @@ tuples, ``padding`` a list of ``(before, after)`` pairs, one per spatial dim.
 """
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import threading
 
 from .._backend import array_module
 from ..autograd import Function
 from ..shapes import conv_output_size, conv_transpose_output_size
+from ._parallel import map_chunks, num_threads
 from .im2col import col2im_nd, im2col_nd
 
 # Bytes of im2col columns per chunk: small enough to stay in L2/L3 between the im2col copy
@@ -47,64 +45,6 @@ def _chunks(n, per_item_bytes):
     """Slices of the batch axis, each holding about ``CHUNK_BYTES`` of columns (>= 1 item)."""
     step = max(1, CHUNK_BYTES // max(1, per_item_bytes))
     return [slice(i, min(i + step, n)) for i in range(0, n, step)]
-
-
-def num_threads():
-    """Worker threads for conv kernels: ``$CONVNET_NUM_THREADS`` or the usable CPU count."""
-    env = os.environ.get("CONVNET_NUM_THREADS")
-    if env:
-        return max(1, int(env))
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-_pool = {"pid": None, "executor": None, "blas": None, "limiter": None, "users": 0}
-_pool_lock = threading.Lock()
-
-
-def _executor():
-    """The worker pool, created once per process (again after a fork: threads do not survive it)."""
-    with _pool_lock:
-        if _pool["pid"] != os.getpid():
-            from concurrent.futures import ThreadPoolExecutor
-
-            try:
-                from threadpoolctl import ThreadpoolController
-                _pool["blas"] = ThreadpoolController()
-            except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-                _pool["blas"] = None
-            _pool["executor"] = ThreadPoolExecutor(num_threads(), thread_name_prefix="convnet-conv")
-            _pool["pid"], _pool["users"] = os.getpid(), 0
-        return _pool["executor"]
-
-
-@contextlib.contextmanager
-def _blas_single_threaded():
-    """Pin BLAS to one thread while any conv runs on the pool (reference-counted, so convs
-    running concurrently from several user threads restore the original setting exactly once)."""
-    with _pool_lock:
-        if _pool["users"] == 0:
-            _pool["limiter"] = _pool["blas"].limit(limits=1, user_api="blas")
-        _pool["users"] += 1
-    try:
-        yield
-    finally:
-        with _pool_lock:
-            _pool["users"] -= 1
-            if _pool["users"] == 0:
-                _pool["limiter"].restore_original_limits()
-
-
-def _map_chunks(xp, work, slices, total_bytes):
-    """``[work(sl) for sl in slices]``, in order; on NumPy with enough work, run on the pool
-    with BLAS limited to one thread per worker. Workers write disjoint slices of the output."""
-    if (len(slices) < 2 or total_bytes < PARALLEL_MIN_BYTES or xp.__name__ != "numpy"
-            or num_threads() < 2 or threading.current_thread().name.startswith("convnet-conv")):
-        return [work(sl) for sl in slices]
-    pool = _executor()
-    if _pool["blas"] is None:  # pragma: no cover
-        return [work(sl) for sl in slices]
-    with _blas_single_threaded():
-        return list(pool.map(work, slices))
 
 
 def _grouped_cols(x, kernel, stride, padding, dilation, groups, out):
@@ -169,7 +109,7 @@ def conv_forward(x, weight, bias, stride, padding, dilation, groups):
         if bias is not None:
             y[sl] += bias.reshape(O, 1)                           # fused while the chunk is in cache
 
-    _map_chunks(xp, work, _chunks(N, per_item), N * per_item)
+    map_chunks(xp, work, _chunks(N, per_item), N * per_item, PARALLEL_MIN_BYTES)
     return y.reshape((N, O) + out)                                # (N, C_out, L) -> (N, C_out, *S_out)
 
 
@@ -245,7 +185,7 @@ def _conv_backward(x, weight, grad_out, weight_shape, stride, padding, dilation,
                 gx[sl] += bias.reshape((C,) + (1,) * len(spatial))
         return gw_part
 
-    parts = _map_chunks(xp, work, _chunks(N, per_item), N * per_item)
+    parts = map_chunks(xp, work, _chunks(N, per_item), N * per_item, PARALLEL_MIN_BYTES)
     gw = _weight_grad_total(xp, parts, weight_shape, grad_out.dtype) if need_weight else None
     return (gx_direct if gx is None else gx), gw
 
@@ -332,7 +272,7 @@ class ConvTransposeNd(Function):
                 _matmul_into(xp, wg, cols, gx[sl].reshape(-1, G, C_in // G, L))  # (G, C_in/G, K/G) @ cols
             return _weight_grad_chunk(xp, xg[sl], cols) if need_w else None
 
-        parts = _map_chunks(xp, work, _chunks(N, per_item), N * per_item)
+        parts = map_chunks(xp, work, _chunks(N, per_item), N * per_item, PARALLEL_MIN_BYTES)
         gw = _weight_grad_total(xp, parts, weight.shape, grad_out.dtype) if need_w else None
         gx = gx.reshape(x.shape) if need_x else None              # (N, C_in, L) -> (N, C_in, *S)
         if not self.has_bias:

@@ -18,6 +18,7 @@ import math
 from .._backend import array_module
 from ..autograd import Function
 from ..shapes import adaptive_bounds, pool_output_size
+from ._parallel import map_chunks, num_threads
 from ..tensor import Tensor
 
 
@@ -110,6 +111,18 @@ class _Window:
         return flat.astype("int64")
 
 
+# Below this many bytes of (padded) input, threads cost more than they save: run inline.
+PARALLEL_MIN_BYTES = 1 << 20
+
+
+def _batch_slices(b):
+    """One batch slice per worker thread (pooling is memory-bound: equal shares suffice)."""
+    if b == 0:
+        return [slice(0, 0)]
+    step = -(-b // min(num_threads(), b))
+    return [slice(i, min(i + step, b)) for i in range(0, b, step)]
+
+
 def _flatten_lead(x, nd):
     """(*lead, *spatial) -> (B, *spatial) with B = prod(lead)."""
     return x.reshape((math.prod(x.shape[:-nd]),) + x.shape[-nd:])
@@ -147,10 +160,14 @@ class MaxPoolNd(Function):
             indices_out.append(w.flat_indices(self.code).reshape(x.shape[:-nd] + w.out))
         else:
             better = xp.maximum if largest else xp.minimum  # both propagate NaN, like PyTorch
-            out = None
-            for off in w.offsets():
-                v = w.view(xpad, off)
-                out = v.copy() if out is None else better(out, v, out=out)
+            out = xp.empty(xpad.shape[:1] + w.out, xpad.dtype)  # (B, *out)
+
+            def work(sl):  # a batch chunk: running max over the kernel offsets
+                acc = out[sl]
+                for c, off in enumerate(w.offsets()):
+                    v = w.view(xpad[sl], off)
+                    acc[...] = v if c == 0 else better(acc, v, out=acc)
+            map_chunks(xp, work, _batch_slices(xpad.shape[0]), xpad.nbytes, PARALLEL_MIN_BYTES)
         self.xpad, self.out = xpad, out
         return out.reshape(x.shape[:-nd] + w.out)
 
@@ -163,17 +180,22 @@ class MaxPoolNd(Function):
         if self.code is None and not xp.isnan(self.out).any() and not (self.out == fill).any():
             # winners by equality; a tie goes to the first winner in scan order (as PyTorch's
             # scan does), tracked with a "claimed" mask over the offsets in scan order
-            won, claimed = [], None
-            for off in w.offsets():
-                m = w.view(self.xpad, off) == self.out  # (B, *out)
-                if claimed is None:
-                    claimed = m.copy()
-                else:
-                    xp.greater(m, claimed, out=m)  # m and not claimed
-                    claimed |= m
-                won.append(m)
-            gpad = w.scatter(lambda c, off, out: xp.multiply(won[c], g, out=out), g)
-            return gpad[w.inner()].reshape(self.shape)
+            gx = xp.empty((g.shape[0],) + w.n, g.dtype)  # (B, *n)
+
+            def work(sl):  # a batch chunk of the routing and scatter
+                won, claimed, gs = [], None, g[sl]
+                for off in w.offsets():
+                    m = w.view(self.xpad[sl], off) == self.out[sl]  # (b, *out)
+                    if claimed is None:
+                        claimed = m.copy()
+                    else:
+                        xp.greater(m, claimed, out=m)  # m and not claimed
+                        claimed |= m
+                    won.append(m)
+                gpad = w.scatter(lambda c, off, out: xp.multiply(won[c], gs, out=out), gs)
+                gx[sl] = gpad[w.inner()]
+            map_chunks(xp, work, _batch_slices(g.shape[0]), self.xpad.nbytes, PARALLEL_MIN_BYTES)
+            return gx.reshape(self.shape)
         if self.code is None:  # NaN or an all-padding-valued window: the exact scan
             _, self.code = _scan_argmax(w, self.xpad, self.largest)
         gpad = w.scatter(lambda c, off, out: xp.multiply(self.code == c, g, out=out), g)

@@ -1,0 +1,69 @@
+"""The worker pool that batch-parallel kernels (convolution, pooling) share.
+
+NumPy releases the GIL inside copies, reductions and GEMMs, so splitting the batch over one
+thread per core runs those in parallel; BLAS is pinned to one thread while the pool works,
+which degrades gracefully on a busy machine where BLAS's own fork-join threading stalls.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+
+
+def num_threads():
+    """Worker threads for conv kernels: ``$CONVNET_NUM_THREADS`` or the usable CPU count."""
+    env = os.environ.get("CONVNET_NUM_THREADS")
+    if env:
+        return max(1, int(env))
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+_pool = {"pid": None, "executor": None, "blas": None, "limiter": None, "users": 0}
+_pool_lock = threading.Lock()
+
+
+def _executor():
+    """The worker pool, created once per process (again after a fork: threads do not survive it)."""
+    with _pool_lock:
+        if _pool["pid"] != os.getpid():
+            from concurrent.futures import ThreadPoolExecutor
+
+            try:
+                from threadpoolctl import ThreadpoolController
+                _pool["blas"] = ThreadpoolController()
+            except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+                _pool["blas"] = None
+            _pool["executor"] = ThreadPoolExecutor(num_threads(), thread_name_prefix="convnet-conv")
+            _pool["pid"], _pool["users"] = os.getpid(), 0
+        return _pool["executor"]
+
+
+@contextlib.contextmanager
+def _blas_single_threaded():
+    """Pin BLAS to one thread while any conv runs on the pool (reference-counted, so convs
+    running concurrently from several user threads restore the original setting exactly once)."""
+    with _pool_lock:
+        if _pool["users"] == 0:
+            _pool["limiter"] = _pool["blas"].limit(limits=1, user_api="blas")
+        _pool["users"] += 1
+    try:
+        yield
+    finally:
+        with _pool_lock:
+            _pool["users"] -= 1
+            if _pool["users"] == 0:
+                _pool["limiter"].restore_original_limits()
+
+
+def map_chunks(xp, work, slices, total_bytes, min_bytes):
+    """``[work(sl) for sl in slices]``, in order; on NumPy with enough work, run on the pool
+    with BLAS limited to one thread per worker. Workers write disjoint slices of the output."""
+    if (len(slices) < 2 or total_bytes < min_bytes or xp.__name__ != "numpy"
+            or num_threads() < 2 or threading.current_thread().name.startswith("convnet-conv")):
+        return [work(sl) for sl in slices]
+    pool = _executor()
+    if _pool["blas"] is None:  # pragma: no cover
+        return [work(sl) for sl in slices]
+    with _blas_single_threaded():
+        return list(pool.map(work, slices))
