@@ -10,7 +10,6 @@ Each layer owns ``weight`` and ``bias`` and calls ``convnet.functional.conv{n}d`
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
@@ -86,12 +85,7 @@ class _ConvNd(Module):
 
     def reset_parameters(self):
         """PyTorch's default: weight ~ kaiming_uniform(a=sqrt(5)) = U(±1/sqrt(fan_in)), bias ~ U(±1/sqrt(fan_in))."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        init.default_weight_bias_(self.weight, self.bias)
 
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"

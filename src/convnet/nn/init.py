@@ -184,6 +184,17 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
     return normal_(tensor, 0.0, std, generator)
 
 
+def default_weight_bias_(weight, bias=None):
+    """PyTorch's default for Linear and Conv layers, the one home of that formula:
+    weight ~ kaiming_uniform(a=sqrt(5)) = U(±1/sqrt(fan_in)), bias ~ U(±1/sqrt(fan_in))."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)
+    return weight
+
+
 def orthogonal_(tensor, gain=1, generator=None):
     """(Semi-)orthogonal matrix from the QR decomposition of a Gaussian matrix (Saxe et al.)."""
     if tensor.ndim < 2:
