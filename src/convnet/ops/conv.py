@@ -31,6 +31,7 @@ import math
 from .._backend import array_module
 from ..autograd import Function
 from ..shapes import conv_output_size, conv_transpose_output_size
+from . import conv_shift
 from ._parallel import map_chunks, num_threads
 from .im2col import col2im_nd, im2col_nd
 
@@ -44,6 +45,13 @@ PARALLEL_MIN_BYTES = 2 << 20
 def _chunks(n, per_item_bytes):
     """Slices of the batch axis, each holding about ``CHUNK_BYTES`` of columns (>= 1 item)."""
     step = max(1, CHUNK_BYTES // max(1, per_item_bytes))
+    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
+
+
+def _image_chunks(n):
+    """Slices of the batch for the shifted-GEMM kernels, which work image by image with small
+    per-chunk buffers: a few chunks per worker (load balance) rather than one per image."""
+    step = max(1, -(-n // (4 * num_threads())))
     return [slice(i, min(i + step, n)) for i in range(0, n, step)]
 
 
@@ -99,9 +107,15 @@ def conv_forward(x, weight, bias, stride, padding, dilation, groups):
     out = tuple(conv_output_size(n, kk, s, p, d)
                 for n, kk, s, p, d in zip(x.shape[2:], k, stride, padding, dilation))
     L = math.prod(out)
+    per_item = C * math.prod(k) * L * x.itemsize
+    if conv_shift.applies(xp, x.dtype, x.shape[2:], k, stride, padding, dilation, C, O, G):
+        y = xp.empty((N, O) + out, dtype=x.dtype)
+        geo, taps = conv_shift.Geometry(x.shape[2:], k, padding, dilation), conv_shift.tap_weights(weight, G)
+        map_chunks(xp, lambda sl: conv_shift.forward_chunk(xp, x, taps, bias, geo, y, sl),
+                   _image_chunks(N), N * per_item, PARALLEL_MIN_BYTES)
+        return y
     wg = weight.reshape(G, O // G, -1)                            # (G, C_out/G, C_in/G*prod(k))
     y = xp.empty((N, O, L), dtype=x.dtype)
-    per_item = C * math.prod(k) * L * x.itemsize
 
     def work(sl):
         cols = _grouped_cols(x[sl], k, stride, padding, dilation, G, out)  # (b, G, C_in/G*prod(k), L)
@@ -164,11 +178,11 @@ def _conv_backward(x, weight, grad_out, weight_shape, stride, padding, dilation,
         if not need_weight:
             return gx_direct, None
     L = math.prod(size_out)
+    per_item = C * math.prod(k) * L * grad_out.itemsize
     gy = grad_out.reshape(N, G, O // G, L)                        # (N, C_out, *S_out) -> (N, G, O/G, L)
     gx = xp.empty(input_shape, dtype=grad_out.dtype) if need_input else None
     if need_input:
         wgT = weight.reshape(G, O // G, -1).transpose(0, 2, 1)    # (G, O/G, K/G) -> (G, K/G, O/G)
-    per_item = C * math.prod(k) * L * grad_out.itemsize
 
     def work(sl):
         gw_part = None
