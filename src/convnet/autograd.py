@@ -86,13 +86,13 @@ class Function:
             from .tensor import Tensor as _Tensor
 
         ctx = cls()
-        # under no_grad nothing is recorded, so no input needs a gradient: forwards that
-        # check needs_input_grad can skip saving state for a backward that never runs
-        if getattr(_state, "grad_enabled", True):
-            needs = ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
-            track = True in needs
-        else:
-            ctx.needs_input_grad, track = (False,) * len(inputs), False
+        if not getattr(_state, "grad_enabled", True):
+            # under no_grad nothing is recorded, so no input needs a gradient: forwards that
+            # check needs_input_grad skip saving state for a backward that never runs
+            ctx.needs_input_grad = (False,) * len(inputs)
+            return _Tensor._wrap(ctx.forward(*[t.data for t in inputs], **params), False)
+        needs = ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
+        track = True in needs
         out = ctx.forward(*[t.data for t in inputs], **params)
         result = _Tensor._wrap(out, track)
         if track:

@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import math
 
+_INT = {int}
+
 
 def ntuple(value, n, name="argument", fn="op"):
     """Expand an int to an ``n``-tuple; check a tuple has length ``n``."""
+    if type(value) is int:  # the common cases first, cheaply
+        return (value,) * n
+    if type(value) is tuple and len(value) == n and set(map(type, value)) <= _INT:
+        return value
     if isinstance(value, int) and not isinstance(value, bool):
         return (value,) * n
     try:
@@ -100,7 +106,7 @@ def resolve_padding(padding, kernel_size, dilation, stride, n, fn="conv"):
             return [same_padding(k, d) for k, d in zip(kernel_size, dilation)]
         raise ValueError(f"{fn}: padding must be 'valid', 'same', an int or a tuple, got {padding!r}")
     p = ntuple(padding, n, "padding", fn)
-    if any(v < 0 for v in p):
+    if min(p) < 0:
         raise ValueError(f"{fn}: padding must be non-negative, got {padding!r}")
     return [(v, v) for v in p]
 

@@ -23,10 +23,16 @@ from ..ops.im2col import Fold, Unfold
 _AXES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 _KERNEL = {1: "kL", 2: "kH, kW", 3: "kD, kH, kW"}
 _SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
+_INT = {int}
+_CONV_LAYOUT = {n: f"(C_out, C_in/groups, {k})" for n, k in _KERNEL.items()}
 
 
 def _ints(value):
     """NumPy integer scalars (and 0-d arrays) behave like Python ints, as torch accepts them."""
+    if type(value) is int:  # the common cases first: no ABC isinstance machinery
+        return value
+    if type(value) is tuple and set(map(type, value)) <= _INT:
+        return value
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return int(value)
     if isinstance(value, (tuple, list)):
@@ -36,7 +42,7 @@ def _ints(value):
 
 def _positive(fn, name, value, n):
     t = shapes.ntuple(_ints(value), n, name, fn)
-    if any(v <= 0 for v in t):
+    if min(t) <= 0:
         raise ValueError(f"{fn}: {name} must be positive, got {value!r}")
     return t
 
@@ -44,29 +50,32 @@ def _positive(fn, name, value, n):
 def _check_tensors(fn, n, input, weight, bias, weight_layout):
     check_float(fn, "input", input)
     check_float(fn, "weight", weight)
-    if input.dtype != weight.dtype:
+    if input.data.dtype != weight.data.dtype:
         raise TypeError(f"{fn}: argument 'input' has dtype {input.dtype} but 'weight' has dtype "
                         f"{weight.dtype}; they must match (convert one with .to())")
     if bias is not None:
         check_float(fn, "bias", bias)
-        if bias.dtype != weight.dtype:
+        if bias.data.dtype != weight.data.dtype:
             raise TypeError(f"{fn}: argument 'bias' has dtype {bias.dtype} but 'weight' has dtype "
                             f"{weight.dtype}; they must match")
-    if weight.ndim != n + 2:
+    if weight.data.ndim != n + 2:
         raise ValueError(f"{fn}: argument 'weight' must be {n + 2}-D {weight_layout}, "
                          f"got shape {tuple(weight.shape)}")
-    if input.ndim not in (n + 1, n + 2):
+    ndim = input.data.ndim
+    if ndim != n + 2 and ndim != n + 1:
         raise ValueError(f"{fn}: argument 'input' must be {n + 1}-D (C, {_SPATIAL[n]}) unbatched or "
                          f"{n + 2}-D (N, C, {_SPATIAL[n]}) batched, got shape {tuple(input.shape)}")
 
 
 def _check_groups(fn, groups):
+    if type(groups) is int and groups > 0:
+        return
     if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups <= 0:
         raise ValueError(f"{fn}: groups must be a positive int, got {groups!r}")
 
 
 def _check_bias(fn, bias, channels):
-    if bias is not None and tuple(bias.shape) != (channels,):
+    if bias is not None and bias.data.shape != (channels,):
         raise ValueError(f"{fn}: argument 'bias' must have shape (C_out,) = ({channels},), "
                          f"got {tuple(bias.shape)}")
 
@@ -80,36 +89,43 @@ def _batched(fn_apply, input, n):
 
 
 def _conv(fn, n, input, weight, bias, stride, padding, dilation, groups):
-    _check_tensors(fn, n, input, weight, bias, f"(C_out, C_in/groups, {_KERNEL[n]})")
+    _check_tensors(fn, n, input, weight, bias, _CONV_LAYOUT[n])
     _check_groups(fn, groups)
     stride = _positive(fn, "stride", stride, n)
     dilation = _positive(fn, "dilation", dilation, n)
-    kernel = tuple(weight.shape[2:])
+    shape, wshape = input.data.shape, weight.data.shape
+    kernel = wshape[2:]
     pads = shapes.resolve_padding(_ints(padding), kernel, dilation, stride, n, fn)
-    c_out, c_in = weight.shape[0], input.shape[-n - 1]
+    c_out, c_in = wshape[0], shape[-n - 1]
     if c_out % groups:
         raise ValueError(f"{fn}: weight has C_out={c_out} output channels, which is not divisible "
                          f"by groups={groups}")
     if c_in % groups:
         raise ValueError(f"{fn}: input has {c_in} channels, which is not divisible by groups={groups}")
-    if c_in != weight.shape[1] * groups:
-        raise ValueError(f"{fn}: input has {c_in} channels but weight expects {weight.shape[1]} × "
-                         f"groups={groups} = {weight.shape[1] * groups} (weight shape "
-                         f"{tuple(weight.shape)})")
+    if c_in != wshape[1] * groups:
+        raise ValueError(f"{fn}: input has {c_in} channels but weight expects {wshape[1]} × "
+                         f"groups={groups} = {wshape[1] * groups} (weight shape "
+                         f"{tuple(wshape)})")
     _check_bias(fn, bias, c_out)
-    spatial = tuple(input.shape[-n:])
+    spatial = shape[-n:]
     if 0 in spatial:
         raise ValueError(f"{fn}: argument 'input' has an empty spatial dimension (shape "
-                         f"{tuple(input.shape)}); only an empty batch or channel axis is supported")
-    for axis, (size, k, s, p, d) in enumerate(zip(spatial, kernel, stride, pads, dilation)):
-        if shapes.conv_output_size(size, k, s, p, d) <= 0:
+                         f"{tuple(shape)}); only an empty batch or channel axis is supported")
+    for axis in range(n):
+        if shapes.conv_output_size(spatial[axis], kernel[axis], stride[axis], pads[axis], dilation[axis]) <= 0:
+            size, k, s, p, d = spatial[axis], kernel[axis], stride[axis], pads[axis], dilation[axis]
             padded = tuple(m + b + a for m, (b, a) in zip(spatial, pads))
             raise ValueError(f"{fn}: kernel {kernel} with dilation {dilation} is larger than the padded "
                              f"input {padded}: output {_AXES[n][axis]} "
                              f"{shapes.conv_output_formula(size, k, s, p, d)}")
+    groups = int(groups)
+    if len(shape) == n + 2:  # batched: straight to the primitive
+        if bias is None:
+            return ConvNd.apply(input, weight, stride=stride, padding=pads, dilation=dilation, groups=groups)
+        return ConvNd.apply(input, weight, bias, stride=stride, padding=pads, dilation=dilation, groups=groups)
     tensors = (weight,) if bias is None else (weight, bias)
     return _batched(lambda x: ConvNd.apply(x, *tensors, stride=stride, padding=pads,
-                                           dilation=dilation, groups=int(groups)), input, n)
+                                           dilation=dilation, groups=groups), input, n)
 
 
 def _conv_transpose(fn, n, input, weight, bias, stride, padding, output_padding, groups, dilation):

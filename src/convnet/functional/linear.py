@@ -34,26 +34,29 @@ def linear(input, weight, bias=None):
     fn = "linear"
     check_float(fn, "input", input)
     check_float(fn, "weight", weight)
-    if input.ndim == 0:
+    shape, wshape, dtype = input.data.shape, weight.data.shape, input.data.dtype
+    if not shape:
         raise ValueError(f"{fn}: input must have at least 1 dimension (*, in_features), got a scalar")
-    if weight.ndim not in (1, 2):
+    if len(wshape) not in (1, 2):
         raise ValueError(f"{fn}: weight must be (out_features, in_features), got shape {weight.shape}")
-    if weight.shape[-1] != input.shape[-1]:
+    if wshape[-1] != shape[-1]:
         raise ValueError(f"{fn}: input has {input.shape[-1]} features in its last dimension (shape "
                          f"{input.shape}) but weight of shape {weight.shape} expects {weight.shape[-1]}")
     for name, t in (("weight", weight), ("bias", bias)):
-        if t is not None and t.dtype != input.dtype:
+        if t is not None and t.dtype != dtype:
             raise TypeError(f"{fn}: argument '{name}' has dtype {t.dtype} but input has dtype {input.dtype}; "
                             f"convert one of them (.float() / .double())")
-    if weight.ndim == 1:  # a single output without its own dim: y = x . w (+ b)
+    if len(wshape) == 1:  # a single output without its own dim: y = x . w (+ b)
         out = matmul(input, weight)
         return out if bias is None else out + bias
     if bias is None:
         return Linear.apply(input, weight)
-    try:
-        np.broadcast_shapes(bias.shape, (weight.shape[0],))
-    except ValueError:
-        raise ValueError(f"{fn}: bias of shape {bias.shape} does not match out_features={weight.shape[0]}") from None
+    if bias.data.shape != wshape[:1]:  # anything else must broadcast to (out_features,)
+        try:
+            np.broadcast_shapes(bias.shape, (weight.shape[0],))
+        except ValueError:
+            raise ValueError(f"{fn}: bias of shape {bias.shape} does not match "
+                             f"out_features={weight.shape[0]}") from None
     return Linear.apply(input, weight, bias)
 
 

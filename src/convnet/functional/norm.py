@@ -15,7 +15,7 @@ from ..ops import elementwise as _ew
 from ..ops import movement as _mv
 from ..ops import reduce as _red
 from ..ops._util import check_float
-from ..ops.norm import Normalize, WindowSum1d, sum_over
+from ..ops.norm import Normalize, WindowSum1d, batch_moments
 from ..tensor import Tensor
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "local_response_norm",
@@ -101,9 +101,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if M <= 1:
             raise ValueError(f"{fn}: Expected more than 1 value per channel when training, "
                              f"got input size {input.shape}")
-        mean = sum_over(x, axes) / M  # einsum 'nchw->c': ~2x faster than x.mean(axis=(0, 2, 3))
-        d = x - mean
-        var = sum_over(d, axes, d) / M
+        mean, var = batch_moments(x, axes)  # batch-parallel einsum sums, keepdims shape
         _update(running_mean, mean, momentum)
         _update(running_var, var * (M / (M - 1)), momentum)
     else:

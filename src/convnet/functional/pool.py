@@ -24,11 +24,16 @@ from ..ops._util import check_float
 from ..ops.elementwise import where
 from ..shapes import pool_output_formula, pool_output_size
 
+_INT = {int}
 _LAYOUT = {1: ("(C, L)", "(N, C, L)"), 2: ("(C, H, W)", "(N, C, H, W)"), 3: ("(C, D, H, W)", "(N, C, D, H, W)")}
 
 
 def _ints(fn, name, value, nd):
     """An int or a sequence of ``nd`` ints (a 1-sequence repeats) -> ``nd``-tuple."""
+    if type(value) is int:  # the common case first: no ABC isinstance machinery
+        return (value,) * nd
+    if type(value) is tuple and len(value) == nd and set(map(type, value)) <= _INT:
+        return value
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return (int(value),) * nd
     if isinstance(value, (tuple, list)) and all(
@@ -42,11 +47,12 @@ def _ints(fn, name, value, nd):
 
 def _check_input(fn, x, nd):
     check_float(fn, "input", x)
-    unbatched, batched = _LAYOUT[nd]
-    if x.ndim not in (nd + 1, nd + 2):
+    ndim = x.data.ndim
+    if ndim != nd + 2 and ndim != nd + 1:
+        unbatched, batched = _LAYOUT[nd]
         raise ValueError(f"{fn}: expected a {nd + 1}D {unbatched} or {nd + 2}D {batched} input, "
                          f"got a {x.ndim}D input of shape {tuple(x.shape)}")
-    if any(n == 0 for n in x.shape[-nd - 1:]):
+    if 0 in x.data.shape[-nd - 1:]:
         raise ValueError(f"{fn}: expected non-zero sizes for every dimension except the batch, "
                          f"got input of shape {tuple(x.shape)}")
 
@@ -59,17 +65,19 @@ def _window_args(fn, x, nd, kernel_size, stride, padding, dilation=1, ceil_mode=
     s = k if empty_stride else _ints(fn, "stride", stride, nd)
     p = _ints(fn, "padding", padding, nd)
     d = _ints(fn, "dilation", dilation, nd)
-    for name, vals, least in (("kernel_size", k, 1), ("stride", s, 1), ("dilation", d, 1), ("padding", p, 0)):
-        for v in vals:
-            if v < least:
-                rule = "greater than zero" if least else "non-negative"
-                raise ValueError(f"{fn}: {name} must be {rule}, got {name}={v}")
-    for pi, ki, di in zip(p, k, d):
-        if pi > ki // 2:
-            extra = f" and dilation={di} (the limit is kernel_size // 2 = {ki // 2})" if di != 1 else ""
-            raise ValueError(f"{fn}: padding should be at most half of effective kernel size, "
-                             f"but got padding={pi} for kernel_size={ki}{extra}")
-    spatial = x.shape[-nd:]
+    if min(k) < 1 or min(s) < 1 or min(d) < 1 or min(p) < 0:
+        for name, vals, least in (("kernel_size", k, 1), ("stride", s, 1), ("dilation", d, 1), ("padding", p, 0)):
+            for v in vals:
+                if v < least:
+                    rule = "greater than zero" if least else "non-negative"
+                    raise ValueError(f"{fn}: {name} must be {rule}, got {name}={v}")
+    if any(p) and any(pi > ki // 2 for pi, ki in zip(p, k)):
+        for pi, ki, di in zip(p, k, d):
+            if pi > ki // 2:
+                extra = f" and dilation={di} (the limit is kernel_size // 2 = {ki // 2})" if di != 1 else ""
+                raise ValueError(f"{fn}: padding should be at most half of effective kernel size, "
+                                 f"but got padding={pi} for kernel_size={ki}{extra}")
+    spatial = x.data.shape[-nd:]
     for a, args in enumerate(zip(spatial, k, s, p, d)):
         if pool_output_size(*args, ceil_mode) < 1:
             raise ValueError(

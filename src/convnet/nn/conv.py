@@ -19,6 +19,7 @@ from . import init
 from .module import Module, Parameter
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+_CONV_NAME = {1: "conv1d", 2: "conv2d", 3: "conv3d"}
 
 
 class _ConvNd(Module):
@@ -111,11 +112,15 @@ class _Conv(_ConvNd):
                          padding_mode, dtype=dtype)
 
     def forward(self, input):
-        conv = getattr(F, f"conv{self._n}d")
+        conv = getattr(F, _CONV_NAME[self._n])
+        # weight and bias from the Parameter store directly (Module.__getattr__ is the slow fallback)
+        params = self._parameters
+        weight = params["weight"] if "weight" in params else self.weight
+        bias = params["bias"] if "bias" in params else self.bias
         if self.padding_mode != "zeros":
             x = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-            return conv(x, self.weight, self.bias, self.stride, (0,) * self._n, self.dilation, self.groups)
-        return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+            return conv(x, weight, bias, self.stride, (0,) * self._n, self.dilation, self.groups)
+        return conv(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
 
 class Conv1d(_Conv):

@@ -49,7 +49,11 @@ class Linear(Module):
         init.default_weight_bias_(self.weight, self.bias)
 
     def forward(self, input):
-        return F.linear(input, self.weight, self.bias)
+        # weight and bias from the Parameter store directly (Module.__getattr__ is the slow fallback)
+        params = self._parameters
+        weight = params["weight"] if "weight" in params else self.weight
+        bias = params["bias"] if "bias" in params else self.bias
+        return F.linear(input, weight, bias)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -265,6 +265,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args, **kwargs):
+        if not self._forward_pre_hooks and not self._forward_hooks:  # the usual case: no hooks
+            return self.forward(*args, **kwargs)
         for hook in self._forward_pre_hooks.values():
             r = hook(self, args)
             if r is not None:

@@ -67,3 +67,14 @@ def map_chunks(xp, work, slices, total_bytes, min_bytes):
         return [work(sl) for sl in slices]
     with _blas_single_threaded():
         return list(pool.map(work, slices))
+
+
+def even_slices(n, parts=None):
+    """``parts`` (default: one per worker thread) contiguous, nearly equal slices covering ``range(n)``;
+    fewer when ``n < parts``, and ``[slice(0, 0)]`` for ``n == 0``."""
+    parts = min(num_threads() if parts is None else parts, n)
+    if parts <= 0:
+        return [slice(0, 0)]
+    q, r = divmod(n, parts)
+    bounds = [i * q + min(i, r) for i in range(parts + 1)]
+    return [slice(bounds[i], bounds[i + 1]) for i in range(parts)]

@@ -3,18 +3,43 @@ from __future__ import annotations
 
 from .._backend import array_module
 from ..autograd import Function
+from ._parallel import even_slices, map_chunks
 from ._util import check_float, normalize_dim
 
 
+# Below this many bytes, threads cost more than they save: elementwise ops run inline.
+PARALLEL_MIN_BYTES = 1 << 20
+
+
+def _batch_map(xp, work, out):
+    """``work(sl)`` for batch slices ``sl`` of ``out`` (one per worker thread), inline when small."""
+    slices = even_slices(out.shape[0]) if out.ndim else [Ellipsis]
+    map_chunks(xp, work, slices, out.nbytes, PARALLEL_MIN_BYTES)
+
+
 class ReLU(Function):
+    """max(x, 0), split over the batch on the worker pool for large inputs."""
+
     def forward(self, x):
+        xp = array_module(x)
+        out = xp.empty(x.shape, dtype=x.dtype)
         if not self.needs_input_grad[0]:  # no backward will run: skip the mask
-            return array_module(x).maximum(x, x.dtype.type(0))
-        self.mask = x > 0
-        return x * self.mask
+            zero = x.dtype.type(0)
+            _batch_map(xp, lambda sl: xp.maximum(x[sl], zero, out=out[sl]), out)
+            return out
+        mask = self.mask = xp.empty(x.shape, dtype=bool)
+
+        def work(sl):
+            xp.greater(x[sl], 0, out=mask[sl])
+            xp.multiply(x[sl], mask[sl], out=out[sl])
+        _batch_map(xp, work, out)
+        return out
 
     def backward(self, g):  # ReLU passes the gradient only where the input was positive
-        return g * self.mask
+        xp = array_module(g)
+        gx = xp.empty(g.shape, dtype=g.dtype)
+        _batch_map(xp, lambda sl: xp.multiply(g[sl], self.mask[sl], out=gx[sl]), gx)
+        return gx
 
 
 class LeakyReLU(Function):

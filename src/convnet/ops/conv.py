@@ -43,9 +43,16 @@ PARALLEL_MIN_BYTES = 2 << 20
 
 
 def _chunks(n, per_item_bytes):
-    """Slices of the batch axis, each holding about ``CHUNK_BYTES`` of columns (>= 1 item)."""
-    step = max(1, CHUNK_BYTES // max(1, per_item_bytes))
-    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
+    """Slices of the batch axis holding at most about ``CHUNK_BYTES`` of columns each (>= 1 item),
+    as equal as possible and, when there are several, a multiple of the worker count of them:
+    5 chunks of 27 images on 2 workers would leave one idle for a fifth of the time."""
+    count = -(-n // max(1, CHUNK_BYTES // max(1, per_item_bytes)))  # chunks needed for the cache bound
+    workers = num_threads()
+    if count > 1 and workers > 1:
+        count = -(-count // workers) * workers                    # round up to a multiple of the workers
+    count = min(count, n)
+    bounds = [i * n // count for i in range(count + 1)] if count else [0]
+    return [slice(a, b) for a, b in zip(bounds, bounds[1:])]     # sizes differ by at most one
 
 
 def _image_chunks(n):

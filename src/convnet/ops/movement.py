@@ -116,15 +116,16 @@ view = reshape
 
 
 def flatten(a, start_dim=0, end_dim=-1):
-    if a.ndim == 0:
+    shape = a.data.shape
+    if not shape:
         return reshape(a, (1,))
-    s, e = normalize_dim(start_dim, a.ndim), normalize_dim(end_dim, a.ndim)
+    s, e = normalize_dim(start_dim, len(shape)), normalize_dim(end_dim, len(shape))
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     n = 1
-    for d in a.shape[s:e + 1]:
+    for d in shape[s:e + 1]:
         n *= d
-    return reshape(a, a.shape[:s] + (n,) + a.shape[e + 1:])
+    return Reshape.apply(a, shape=shape[:s] + (n,) + shape[e + 1:])  # same size by construction
 
 
 def permute(a, dims):

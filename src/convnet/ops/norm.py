@@ -6,11 +6,22 @@
 * :class:`WindowSum1d` -- a zero-padded weighted window sum (1-D correlation) along one axis.
   Local response normalization sums squares over neighbouring channels with it, and local
   contrast normalization runs a separable Gaussian through it twice.
+
+Batch norm (the statistics axes include the batch axis 0) runs batch-parallel: the input is cut
+into batch blocks of about ``BLOCK_BYTES`` (so a block's temporaries stay in cache between
+passes) and the blocks are split over the worker pool of :mod:`._parallel`. Per-channel sums are
+taken per block and added in block order, so results do not depend on the thread count.
 """
 from __future__ import annotations
 
 from .._backend import array_module
 from ..autograd import Function
+from ._parallel import even_slices, map_chunks
+
+# Below this many bytes of input, threads cost more than they save: run inline.
+PARALLEL_MIN_BYTES = 1 << 20
+# Batch blocks of about this many bytes: small enough that the passes over a block hit the cache.
+BLOCK_BYTES = 1 << 20
 
 
 def sum_over(a, axes, b=None):
@@ -31,6 +42,46 @@ def _sum_to(a, shape, b=None):
     return sum_over(a, axes, b).reshape(shape)
 
 
+def map_batch_blocks(work, x):
+    """``[work(sl) for sl in blocks]`` over consecutive batch slices ``x[sl]`` of about
+    ``BLOCK_BYTES`` each, in batch order; the blocks go to the worker pool in contiguous runs.
+    The blocks depend on ``x.shape`` only, so per-block results combine deterministically."""
+    N = x.shape[0]
+    rows = max(1, BLOCK_BYTES // max(1, x.nbytes // max(1, N)))
+    blocks = [slice(i, min(i + rows, N)) for i in range(0, N, rows)] or [slice(0, 0)]
+    runs = [blocks[r] for r in even_slices(len(blocks))]
+    parts = map_chunks(array_module(x), lambda run: [work(sl) for sl in run], runs, x.nbytes,
+                       PARALLEL_MIN_BYTES)
+    return [r for part in parts for r in part]
+
+
+def _total(parts):
+    """The sum of per-block partial results, added in block order."""
+    total = parts[0]
+    for p in parts[1:]:
+        total = total + p
+    return total
+
+
+def batch_moments(x, axes):
+    """Mean and biased variance of ``x`` over ``axes`` (which include the batch axis 0), keepdims
+    shape: one pass for the mean, a second for the mean squared deviation from it."""
+    M = 1
+    for a in axes:
+        M *= x.shape[a]
+    mean = _total(map_batch_blocks(lambda sl: sum_over(x[sl], axes), x)) / M
+
+    def squares(sl):  # sum over the block of (x - mean)^2
+        d = x[sl] - mean
+        return sum_over(d, axes, d)
+    return mean, _total(map_batch_blocks(squares, x)) / M
+
+
+def _per_channel(w, axes, ndim):
+    """True when ``w`` (broadcasting against an ``ndim``-d input) is constant over ``axes``."""
+    return all(i < ndim - w.ndim or w.shape[i - ndim + w.ndim] == 1 for i in axes)
+
+
 class Normalize(Function):
     """``y = (x - mean) * inv_std * weight + bias`` with statistics over ``axes``.
 
@@ -48,6 +99,9 @@ class Normalize(Function):
     def forward(self, x, *affine, axes=(), mean=None, var=None, batch_stats=True, eps=1e-5):
         xp = array_module(x)
         inv_std = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
+        self.inv_std, self.axes, self.batch_stats = inv_std, axes, batch_stats
+        if 0 in axes and (not affine or _per_channel(affine[0], axes, x.ndim)):
+            return self._forward_batch(xp, x, affine, mean.astype(x.dtype, copy=False))
         xhat = x - mean.astype(x.dtype, copy=False)  # fresh temporary: scaled in place
         xhat *= inv_std
         self.xhat, self.inv_std, self.axes, self.batch_stats = xhat, inv_std, axes, batch_stats
@@ -64,7 +118,9 @@ class Normalize(Function):
         xp = array_module(g)
         xhat, inv_std, axes = self.xhat, self.inv_std, self.axes
         w = self.weight
-        if w is not None and all(i < g.ndim - w.ndim or w.shape[i - g.ndim + w.ndim] == 1 for i in axes):
+        if self.xhat is None:
+            return self._backward_batch(xp, g)
+        if w is not None and _per_channel(w, axes, g.ndim):
             return self._backward_per_channel(xp, g)  # batch / instance norm: weight constant over axes
         gw = gb = None
         if w is not None:
@@ -88,6 +144,65 @@ class Normalize(Function):
                 gx *= inv_std
             else:  # constant statistics: an affine map, dx = g * inv_std
                 gx = g * inv_std
+        if w is None:
+            return gx
+        return gx, gw, gb
+
+    def _forward_batch(self, xp, x, affine, mean):
+        """Batch norm as PyTorch's CPU kernel computes it, ``y = x * scale + shift`` with per-channel
+        ``scale = weight * inv_std`` and ``shift = bias - mean * scale``, over batch blocks in
+        parallel. Saves ``x`` rather than ``xhat``: the backward recomputes ``x - mean`` per block."""
+        scale, shift = self.inv_std, -mean * self.inv_std
+        self.weight = None
+        if affine:
+            weight, bias = affine
+            self.weight, self.wshape, self.bshape = weight, weight.shape, bias.shape
+            scale = self.inv_std * weight
+            shift = bias - mean * scale
+        y = xp.empty(x.shape, dtype=xp.result_type(x, scale, shift))
+
+        def work(sl):
+            ys = xp.multiply(x[sl], scale, out=y[sl])
+            ys += shift
+        map_batch_blocks(work, x)
+        self.x, self.mean, self.xhat = x, mean, None
+        return y
+
+    def _backward_batch(self, xp, g):
+        """Batch-norm backward over batch blocks in parallel, with ``xhat = (x - mean) inv_std``:
+        d weight = sum g xhat, d bias = sum g, and (training) dx = c (g - mean g - xhat mean(g xhat))
+        with c = weight * inv_std, i.e. ``c g - (x - mean) k - c mean g``, k = c inv_std^2 mean(g (x - mean))."""
+        x, mean, inv_std, axes, w = self.x, self.mean, self.inv_std, self.axes, self.weight
+        need_x = self.needs_input_grad[0]
+        need_w, need_b = self.needs_input_grad[1:3] if w is not None else (False, False)
+        s_g = s_gd = None
+        if need_w or need_b or (need_x and self.batch_stats):
+            def sums(sl):  # the block's sums of g and g (x - mean)
+                gs = g[sl]
+                return sum_over(gs, axes), sum_over(gs, axes, x[sl] - mean)
+            parts = map_batch_blocks(sums, g)
+            s_g, s_gd = _total([p[0] for p in parts]), _total([p[1] for p in parts])  # keepdims shape
+        gw = _sum_to(s_gd * inv_std, self.wshape) if need_w else None
+        gb = _sum_to(s_g, self.bshape) if need_b else None
+        gx = None
+        if need_x:
+            c = inv_std if w is None else (w * inv_std).astype(g.dtype, copy=False)
+            gx = xp.empty(g.shape, dtype=g.dtype)
+            if self.batch_stats:
+                M = g.size // max(1, s_g.size)
+                k = (c * inv_std * inv_std * s_gd / M).astype(g.dtype, copy=False)
+                cg = (c * s_g / M).astype(g.dtype, copy=False)
+
+                def work(sl):
+                    t = xp.subtract(x[sl], mean)
+                    t *= k
+                    t += cg
+                    gs = xp.multiply(g[sl], c, out=gx[sl])
+                    gs -= t
+            else:  # constant statistics: an affine map, dx = g c
+                def work(sl):
+                    xp.multiply(g[sl], c, out=gx[sl])
+            map_batch_blocks(work, g)
         if w is None:
             return gx
         return gx, gw, gb

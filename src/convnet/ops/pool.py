@@ -12,6 +12,7 @@ arguments are already normalised to tuples by :mod:`convnet.functional.pool`, wh
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -32,19 +33,26 @@ class _Window:
         # right padding so that every window, including a ceil_mode overhang, fits in the padded array
         self.pads = tuple((p, max(0, (o - 1) * s + d * (k - 1) + 1 - n - p))
                           for n, k, s, p, d, o in zip(self.n, self.k, self.s, self.p, self.d, self.out))
+        self.padded = any(a or b for a, b in self.pads)
+        # kernel offsets in scan order and, for each, the index of its strided view (built once)
+        self._offsets = tuple(itertools.product(*(range(k) for k in self.k)))
+        self.indices = tuple(self._index(off) for off in self._offsets)
 
     def offsets(self):
         """Kernel offsets in PyTorch's scan order (last axis fastest)."""
-        return itertools.product(*(range(k) for k in self.k))
+        return iter(self._offsets)
+
+    def _index(self, offset):
+        return (slice(None),) + tuple(slice(o * d, o * d + (m - 1) * s + 1, s)
+                                      for o, d, m, s in zip(offset, self.d, self.out, self.s))
 
     def view(self, a, offset):
         """``a[:, o*d : o*d + (out-1)*s + 1 : s, ...]``: this offset's element of every window."""
-        return a[(slice(None),) + tuple(slice(o * d, o * d + (m - 1) * s + 1, s)
-                                        for o, d, m, s in zip(offset, self.d, self.out, self.s))]
+        return a[self._index(offset)]
 
     def pad(self, x, value):
         """``x`` (B, *n) padded to (B, *(p + n + right)) with ``value`` (no copy when unpadded)."""
-        if not any(a or b for a, b in self.pads):
+        if not self.padded:
             return x
         xp = array_module(x)
         out = xp.full(x.shape[:1] + tuple(n + a + b for n, (a, b) in zip(self.n, self.pads)), value, x.dtype)
@@ -111,14 +119,24 @@ class _Window:
         return flat.astype("int64")
 
 
+@functools.lru_cache(maxsize=256)
+def _window(spatial, kernel_size, stride, padding, dilation, ceil_mode):
+    """The (read-only) :class:`_Window` of one geometry, built once: repeated calls of a layer
+    (inference at batch 1 is mostly this Python bookkeeping) reuse it."""
+    return _Window(spatial, kernel_size, stride, padding, dilation, ceil_mode)
+
+
 # Below this many bytes of (padded) input, threads cost more than they save: run inline.
 PARALLEL_MIN_BYTES = 1 << 20
 
 
-def _batch_slices(b):
-    """One batch slice per worker thread (pooling is memory-bound: equal shares suffice)."""
+def _batch_slices(b, nbytes=None):
+    """One batch slice per worker thread (pooling is memory-bound: equal shares suffice);
+    a single slice when ``nbytes`` of input are too few to be worth the threads."""
     if b == 0:
         return [slice(0, 0)]
+    if nbytes is not None and nbytes < PARALLEL_MIN_BYTES:
+        return [slice(0, b)]
     step = -(-b // min(num_threads(), b))
     return [slice(i, min(i + step, b)) for i in range(0, b, step)]
 
@@ -152,7 +170,7 @@ class MaxPoolNd(Function):
         xp = array_module(x)
         nd = len(kernel_size)
         self.shape, self.largest = x.shape, largest
-        w = self.w = _Window(x.shape[-nd:], kernel_size, stride, padding, dilation, ceil_mode)
+        w = self.w = _window(x.shape[-nd:], kernel_size, stride, padding, dilation, ceil_mode)
         xpad = w.pad(_flatten_lead(x, nd), -math.inf if largest else math.inf)  # (B, *padded)
         self.code = None
         if indices_out is not None:  # the exact scan gives the arg-max codes as well
@@ -161,13 +179,17 @@ class MaxPoolNd(Function):
         else:
             better = xp.maximum if largest else xp.minimum  # both propagate NaN, like PyTorch
             out = xp.empty(xpad.shape[:1] + w.out, xpad.dtype)  # (B, *out)
+            first, *rest = w.indices
 
             def work(sl):  # a batch chunk: running max over the kernel offsets
-                acc = out[sl]
-                for c, off in enumerate(w.offsets()):
-                    v = w.view(xpad[sl], off)
-                    acc[...] = v if c == 0 else better(acc, v, out=acc)
-            map_chunks(xp, work, _batch_slices(xpad.shape[0]), xpad.nbytes, PARALLEL_MIN_BYTES)
+                acc, xs = out[sl], xpad[sl]
+                if not rest:
+                    acc[...] = xs[first]
+                    return
+                better(xs[first], xs[rest[0]], out=acc)
+                for idx in rest[1:]:
+                    better(acc, xs[idx], out=acc)
+            map_chunks(xp, work, _batch_slices(xpad.shape[0], xpad.nbytes), xpad.nbytes, PARALLEL_MIN_BYTES)
         self.xpad, self.out = xpad, out
         return out.reshape(x.shape[:-nd] + w.out)
 
@@ -194,7 +216,8 @@ class MaxPoolNd(Function):
                     won.append(m)
                 gpad = w.scatter(lambda c, off, out: xp.multiply(won[c], gs, out=out), gs)
                 gx[sl] = gpad[w.inner()]
-            map_chunks(xp, work, _batch_slices(g.shape[0]), self.xpad.nbytes, PARALLEL_MIN_BYTES)
+            map_chunks(xp, work, _batch_slices(g.shape[0], self.xpad.nbytes), self.xpad.nbytes,
+                       PARALLEL_MIN_BYTES)
             return gx.reshape(self.shape)
         if self.code is None:  # NaN or an all-padding-valued window: the exact scan
             _, self.code = _scan_argmax(w, self.xpad, self.largest)
@@ -228,7 +251,7 @@ class AvgPoolNd(Function):
         xp = array_module(x)
         nd = len(kernel_size)
         self.shape = x.shape
-        w = self.w = _Window(x.shape[-nd:], kernel_size, stride, padding, (1,) * nd, ceil_mode)
+        w = self.w = _window(x.shape[-nd:], kernel_size, stride, padding, (1,) * nd, ceil_mode)
         xpad = w.pad(_flatten_lead(x, nd), 0)  # (B, *padded)
         acc = None
         for off in w.offsets():
