@@ -31,7 +31,7 @@ import math
 from .._backend import array_module
 from ..autograd import Function
 from ..shapes import conv_output_size, conv_transpose_output_size
-from . import conv_shift
+from . import conv_nhwc, conv_shift
 from ._parallel import map_chunks, num_threads
 from .im2col import col2im_nd, im2col_nd
 
@@ -42,11 +42,13 @@ CHUNK_BYTES = 4 << 20
 PARALLEL_MIN_BYTES = 2 << 20
 
 
-def _chunks(n, per_item_bytes):
-    """Slices of the batch axis holding at most about ``CHUNK_BYTES`` of columns each (>= 1 item),
+def _chunks(n, per_item_bytes, chunk_bytes=None):
+    """Slices of the batch axis holding at most about ``chunk_bytes`` (default ``CHUNK_BYTES``)
+    of columns each (>= 1 item),
     as equal as possible and, when there are several, a multiple of the worker count of them:
     5 chunks of 27 images on 2 workers would leave one idle for a fifth of the time."""
-    count = -(-n // max(1, CHUNK_BYTES // max(1, per_item_bytes)))  # chunks needed for the cache bound
+    chunk_bytes = CHUNK_BYTES if chunk_bytes is None else chunk_bytes
+    count = -(-n // max(1, chunk_bytes // max(1, per_item_bytes)))  # chunks needed for the cache bound
     workers = num_threads()
     if count > 1 and workers > 1:
         count = -(-count // workers) * workers                    # round up to a multiple of the workers
@@ -121,6 +123,12 @@ def conv_forward(x, weight, bias, stride, padding, dilation, groups):
         map_chunks(xp, lambda sl: conv_shift.forward_chunk(xp, x, taps, bias, geo, y, sl),
                    _image_chunks(N), N * per_item, PARALLEL_MIN_BYTES)
         return y
+    if conv_nhwc.applies(xp, C, O, G):
+        y = xp.empty((N, O) + out, dtype=x.dtype)
+        wm = conv_nhwc.weight_matrix(weight)                      # (T·C, O)
+        map_chunks(xp, lambda sl: conv_nhwc.forward_chunk(xp, x, wm, bias, k, stride, padding, dilation, out, y, sl),
+                   _chunks(N, per_item, conv_nhwc.CHUNK_BYTES), N * per_item, PARALLEL_MIN_BYTES)
+        return y
     wg = weight.reshape(G, O // G, -1)                            # (G, C_out/G, C_in/G*prod(k))
     y = xp.empty((N, O, L), dtype=x.dtype)
 
@@ -186,6 +194,9 @@ def _conv_backward(x, weight, grad_out, weight_shape, stride, padding, dilation,
             return gx_direct, None
     L = math.prod(size_out)
     per_item = C * math.prod(k) * L * grad_out.itemsize
+    if N > 0 and conv_nhwc.applies(xp, C, O, G):
+        return _conv_backward_nhwc(xp, x, weight, grad_out, weight_shape, input_shape, stride, padding,
+                                   dilation, need_input, need_weight, bias, per_item, gx_direct)
     gy = grad_out.reshape(N, G, O // G, L)                        # (N, C_out, *S_out) -> (N, G, O/G, L)
     gx = xp.empty(input_shape, dtype=grad_out.dtype) if need_input else None
     if need_input:
@@ -208,6 +219,30 @@ def _conv_backward(x, weight, grad_out, weight_shape, stride, padding, dilation,
 
     parts = map_chunks(xp, work, _chunks(N, per_item), N * per_item, PARALLEL_MIN_BYTES)
     gw = _weight_grad_total(xp, parts, weight_shape, grad_out.dtype) if need_weight else None
+    return (gx_direct if gx is None else gx), gw
+
+
+def _conv_backward_nhwc(xp, x, weight, grad_out, weight_shape, input_shape, stride, padding, dilation,
+                        need_input, need_weight, bias, per_item, gx_direct):
+    """:func:`_conv_backward` with channels-last columns (:mod:`.conv_nhwc`), one group."""
+    N, k = input_shape[0], tuple(weight_shape[2:])
+    gx = xp.empty(input_shape, dtype=grad_out.dtype) if need_input else None
+    wm = conv_nhwc.weight_matrix(weight) if need_input else None  # (T·C, O)
+
+    def work(sl):
+        if need_input:
+            conv_nhwc.input_grad_chunk(xp, grad_out, wm, input_shape, k, stride, padding, dilation, gx, sl)
+            if bias is not None:
+                gx[sl] += bias.reshape((-1,) + (1,) * len(k))
+        return conv_nhwc.weight_grad_chunk(xp, x, grad_out, k, stride, padding, dilation, sl) if need_weight else None
+
+    parts = map_chunks(xp, work, _chunks(N, per_item, conv_nhwc.CHUNK_BYTES), N * per_item, PARALLEL_MIN_BYTES)
+    gw = None
+    if need_weight:
+        total = parts[0].copy()
+        for p in parts[1:]:
+            total += p                                            # in chunk order: deterministic
+        gw = conv_nhwc.weight_from_matrix(total, weight_shape)
     return (gx_direct if gx is None else gx), gw
 
 
