@@ -118,3 +118,26 @@ def test_unfold_fold_bad_arguments(call, exc, parts):
         call()
     for p in parts:
         assert p in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("kwargs,exc,parts", [
+    (dict(stride=True), TypeError, ["conv2d", "stride", "True"]),
+    (dict(padding=True), TypeError, ["conv2d", "padding", "True"]),
+    (dict(groups=True), ValueError, ["conv2d", "groups", "True"]),
+    (dict(stride=1.0), TypeError, ["conv2d", "stride", "1.0"]),
+])
+def test_bool_and_float_arguments_rejected(kwargs, exc, parts):
+    """The int fast paths (``type(v) is int``) must not let bools or floats through."""
+    with pytest.raises(exc) as info:
+        F.conv2d(X, W, **kwargs)
+    for p in parts:
+        assert p in str(info.value), str(info.value)
+
+
+def test_numpy_integer_arguments_match_python_ints():
+    """NumPy integers take the slow normalising path and give the same result as ints."""
+    x = cn.tensor(np.random.default_rng(0).standard_normal((2, 3, 7, 7)).astype(np.float32))
+    w = cn.tensor(np.random.default_rng(1).standard_normal((4, 3, 3, 3)).astype(np.float32))
+    want = F.conv2d(x, w, stride=2, padding=(1, 0), dilation=1).numpy()
+    got = F.conv2d(x, w, stride=np.int64(2), padding=(np.int32(1), 0), dilation=(np.int64(1),) * 2).numpy()
+    np.testing.assert_array_equal(got, want)

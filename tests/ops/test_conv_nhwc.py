@@ -21,6 +21,7 @@ def nhwc(monkeypatch):
     """Force the channels-last kernels on every one-group conv; record which of them ran."""
     monkeypatch.setattr(conv_nhwc, "MIN_CHANNELS", 1)
     monkeypatch.setattr(conv_nhwc, "MIN_OUT_CHANNELS", 1)
+    monkeypatch.setattr(conv_nhwc, "MIN_ROWS", 1)
     monkeypatch.setattr(conv_ops.conv_shift, "MIN_CHANNELS", 10 ** 9)   # keep the shifted path out
     ran = []
     for name in ("forward_chunk", "input_grad_chunk", "weight_grad_chunk"):
@@ -102,13 +103,14 @@ def _check_conv2d_f32(rng, xs, ws, kw):
                         _data(rng, np.float32, xs, ws, (ws[0],)))
 
 
-@pytest.mark.parametrize("c,o,groups,expected", [
-    (64, 64, 1, True),         # ResNet-20's stages
-    (16, 16, 1, True),
-    (6, 16, 1, True),          # LeNet-5's C3
-    (3, 64, 1, False),         # RGB stem: runs of 3 floats, per-image im2col wins
-    (16, 6, 1, False),         # GEMM too narrow
-    (64, 64, 2, False),        # groups: not handled here
+@pytest.mark.parametrize("c,o,groups,rows,expected", [
+    (64, 64, 1, 128 * 64, True),      # ResNet-20's stages, batch 128
+    (16, 16, 1, 128 * 1024, True),
+    (6, 16, 1, 128 * 100, True),      # LeNet-5's C3 in training
+    (16, 120, 1, 1, False),           # LeNet-5's C5 at batch 1: shuffles cost more than they save
+    (3, 64, 1, 10 ** 5, False),       # RGB stem: runs of 3 floats, per-image im2col wins
+    (16, 6, 1, 10 ** 5, False),       # GEMM too narrow
+    (64, 64, 2, 10 ** 5, False),      # groups: not handled here
 ])
-def test_nhwc_path_is_chosen_only_where_it_pays(c, o, groups, expected):
-    assert conv_nhwc.applies(np, c, o, groups) is expected
+def test_nhwc_path_is_chosen_only_where_it_pays(c, o, groups, rows, expected):
+    assert conv_nhwc.applies(np, c, o, groups, rows) is expected

@@ -66,3 +66,17 @@ def test_bad_arguments(call, exc, match):
 def test_stride_none_or_empty_means_kernel_size():
     x = cn.tensor(np.arange(16.0).reshape(1, 1, 4, 4))
     assert F.max_pool2d(x, 2, stride=()).shape == F.max_pool2d(x, 2).shape == (1, 1, 2, 2)
+
+
+@pytest.mark.parametrize("kernel", [True, (True, 2), (2, 2.0)])
+def test_bool_and_float_window_rejected(kernel):
+    """The int fast paths (``type(v) is int``) must not let bools or floats through."""
+    with pytest.raises(TypeError, match=r"max_pool2d: kernel_size must be an int"):
+        F.max_pool2d(x4(), kernel)
+
+
+def test_numpy_integer_window_matches_python_ints():
+    x = cn.tensor(np.random.default_rng(0).standard_normal((1, 2, 7, 7)).astype(np.float32))
+    want = F.max_pool2d(x, 3, 2, 1).numpy()
+    got = F.max_pool2d(x, np.int64(3), (np.int32(2), 2), np.int64(1)).numpy()
+    np.testing.assert_array_equal(got, want)

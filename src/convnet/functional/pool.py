@@ -78,6 +78,8 @@ def _window_args(fn, x, nd, kernel_size, stride, padding, dilation=1, ceil_mode=
                 raise ValueError(f"{fn}: padding should be at most half of effective kernel size, "
                                  f"but got padding={pi} for kernel_size={ki}{extra}")
     spatial = x.data.shape[-nd:]
+    if min(map(pool_output_size, spatial, k, s, p, d, (ceil_mode,) * nd)) >= 1:
+        return k, s, p, d
     for a, args in enumerate(zip(spatial, k, s, p, d)):
         if pool_output_size(*args, ceil_mode) < 1:
             raise ValueError(

@@ -12,13 +12,18 @@ import threading
 
 
 def num_threads():
-    """Worker threads for conv kernels: ``$CONVNET_NUM_THREADS`` or the usable CPU count."""
+    """Worker threads for conv kernels: ``$CONVNET_NUM_THREADS`` or the usable CPU count
+    (looked up once per process: ``sched_getaffinity`` is a system call, and this runs per op)."""
     env = os.environ.get("CONVNET_NUM_THREADS")
     if env:
         return max(1, int(env))
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    pid = os.getpid()
+    if _cpus[0] != pid:
+        _cpus[:] = [pid, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)]
+    return _cpus[1]
 
 
+_cpus = [None, 1]                                                 # [pid, usable CPUs] cache
 _pool = {"pid": None, "executor": None, "blas": None, "limiter": None, "users": 0}
 _pool_lock = threading.Lock()
 
@@ -78,3 +83,15 @@ def even_slices(n, parts=None):
     q, r = divmod(n, parts)
     bounds = [i * q + min(i, r) for i in range(parts + 1)]
     return [slice(bounds[i], bounds[i + 1]) for i in range(parts)]
+
+
+def map_chunks_light(xp, work, slices, total_bytes, min_bytes):
+    """:func:`map_chunks` for kernels that make no BLAS calls (ufuncs, einsum sums): BLAS keeps its
+    setting, and the calling thread runs the first slice itself while the pool runs the others."""
+    if (len(slices) < 2 or total_bytes < min_bytes or xp.__name__ != "numpy"
+            or num_threads() < 2 or threading.current_thread().name.startswith("convnet-conv")):
+        return [work(sl) for sl in slices]
+    pool = _executor()
+    futures = [pool.submit(work, sl) for sl in slices[1:]]
+    first = work(slices[0])
+    return [first] + [f.result() for f in futures]

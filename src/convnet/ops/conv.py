@@ -14,6 +14,14 @@ swapped. Weight layouts are PyTorch's: conv ``(C_out, C_in/groups, *k)``, transp
 ``(C_in, C_out/groups, *k)``; both are ``(C_big, C_small/groups, *k)`` where the conv maps
 ``C_small -> C_big`` channels, which is why the same kernels fit both.
 
+Kernel choice (all give the same result to float rounding; each has a forced-on test grid):
+
+* stride 1, >= 64 channels per group, >= 512 positions per image: the forward (and the input
+  gradient, a flipped-kernel forward) runs as shifted GEMMs without im2col (:mod:`.conv_shift`);
+* one group, >= 6 input and >= 16 output channels: channels-last columns, one GEMM per batch
+  chunk (:mod:`.conv_nhwc`), which beats per-image GEMMs on small images 1.3-2x;
+* otherwise (groups, RGB stems, few channels): the per-image im2col + GEMM kernels below.
+
 Speed: chunks are sized so a chunk's columns stay in cache between the im2col copy and the
 GEMM that reads them, and columns are recomputed in backward rather than stored (9x the
 activation memory for a 3x3 kernel). On NumPy, chunks are spread over one worker thread per
@@ -123,7 +131,7 @@ def conv_forward(x, weight, bias, stride, padding, dilation, groups):
         map_chunks(xp, lambda sl: conv_shift.forward_chunk(xp, x, taps, bias, geo, y, sl),
                    _image_chunks(N), N * per_item, PARALLEL_MIN_BYTES)
         return y
-    if conv_nhwc.applies(xp, C, O, G):
+    if conv_nhwc.applies(xp, C, O, G, N * L):
         y = xp.empty((N, O) + out, dtype=x.dtype)
         wm = conv_nhwc.weight_matrix(weight)                      # (T·C, O)
         map_chunks(xp, lambda sl: conv_nhwc.forward_chunk(xp, x, wm, bias, k, stride, padding, dilation, out, y, sl),
@@ -194,7 +202,7 @@ def _conv_backward(x, weight, grad_out, weight_shape, stride, padding, dilation,
             return gx_direct, None
     L = math.prod(size_out)
     per_item = C * math.prod(k) * L * grad_out.itemsize
-    if N > 0 and conv_nhwc.applies(xp, C, O, G):
+    if N > 0 and conv_nhwc.applies(xp, C, O, G, N * L):
         return _conv_backward_nhwc(xp, x, weight, grad_out, weight_shape, input_shape, stride, padding,
                                    dilation, need_input, need_weight, bias, per_item, gx_direct)
     gy = grad_out.reshape(N, G, O // G, L)                        # (N, C_out, *S_out) -> (N, G, O/G, L)
