@@ -22,7 +22,8 @@ def nhwc(monkeypatch):
     monkeypatch.setattr(conv_nhwc, "MIN_CHANNELS", 1)
     monkeypatch.setattr(conv_nhwc, "MIN_OUT_CHANNELS", 1)
     monkeypatch.setattr(conv_nhwc, "MIN_ROWS", 1)
-    monkeypatch.setattr(conv_ops.conv_shift, "MIN_CHANNELS", 10 ** 9)   # keep the shifted path out
+    monkeypatch.setattr(conv_ops.conv_shift, "MIN_CHANNELS", 10 ** 9)   # keep the shifted paths out
+    monkeypatch.setattr(conv_ops.conv_shift, "MAX_WASTE_GRAD", 0.0)
     ran = []
     for name in ("forward_chunk", "input_grad_chunk", "weight_grad_chunk"):
         real = getattr(conv_nhwc, name)
@@ -106,7 +107,7 @@ def _check_conv2d_f32(rng, xs, ws, kw):
 @pytest.mark.parametrize("c,o,groups,rows,expected", [
     (64, 64, 1, 128 * 64, True),      # ResNet-20's stages, batch 128
     (16, 16, 1, 128 * 1024, True),
-    (6, 16, 1, 128 * 100, True),      # LeNet-5's C3 in training
+    (6, 16, 1, 128 * 100, False),     # LeNet-5's C3: runs of 6 floats, slow scatter-add
     (16, 120, 1, 1, False),           # LeNet-5's C5 at batch 1: shuffles cost more than they save
     (3, 64, 1, 10 ** 5, False),       # RGB stem: runs of 3 floats, per-image im2col wins
     (16, 6, 1, 10 ** 5, False),       # GEMM too narrow

@@ -143,3 +143,43 @@ def test_gemm_falls_back_to_matmul(case, rng):
     want = a.astype(np.float64) @ b.astype(np.float64) + 1
     _blas.gemm(np, a, b, out, beta=1.0)
     np.testing.assert_allclose(out, want, rtol=1e-6)
+
+
+# --- flat scatter-add input gradient (stride 1) ---------------------------------------------
+
+@pytest.fixture
+def flat_gx(monkeypatch):
+    """Route every stride-1 input gradient through ``conv_shift.input_grad_chunk``."""
+    monkeypatch.setattr(conv_shift, "MAX_WASTE_GRAD", float("inf"))
+    monkeypatch.setattr(conv_ops, "_input_grad_as_conv", lambda *a: False)
+    calls = []
+    real = conv_shift.input_grad_chunk
+
+    def counting(xp, grad_out, weight, groups, geo, gx, sl):
+        calls.append(sl.stop - sl.start)
+        return real(xp, grad_out, weight, groups, geo, gx, sl)
+
+    monkeypatch.setattr(conv_shift, "input_grad_chunk", counting)
+    return calls
+
+
+@pytest.mark.parametrize("fn,xs,ws,kw", CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_flat_input_grad_vs_torch(fn, xs, ws, kw, dtype, flat_gx, rng):
+    check_against_torch(lambda *t: getattr(F, fn)(*t, **kw), lambda *t: getattr(TF, fn)(*t, **kw),
+                        _data(rng, dtype, xs, ws, (ws[0],)))
+    assert sum(flat_gx) == xs[0], "the flat input-gradient kernel did not run"
+
+
+def test_flat_input_grad_of_transposed_conv_forward(flat_gx, rng):
+    """A stride-1 transposed conv's forward is this kernel, with the bias added after it."""
+    kw = dict(padding=1, dilation=2)
+    check_against_torch(lambda *t: F.conv_transpose2d(*t, **kw), lambda *t: TF.conv_transpose2d(*t, **kw),
+                        _data(rng, np.float64, (2, 3, 4, 5), (3, 2, 3, 2), (2,)))
+    assert flat_gx
+
+
+def test_flat_input_grad_gradcheck(flat_gx, rng):
+    gradcheck(lambda *t: F.conv2d(*t, groups=2), _data(rng, np.float64, (2, 4, 5, 5), (4, 2, 3, 2), (4,)),
+              max_coords=25)
+    assert flat_gx

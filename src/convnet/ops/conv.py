@@ -202,6 +202,17 @@ def _conv_backward(x, weight, grad_out, weight_shape, stride, padding, dilation,
             return gx_direct, None
     L = math.prod(size_out)
     per_item = C * math.prod(k) * L * grad_out.itemsize
+    if need_input and N > 0 and all(s == 1 for s in stride):
+        geo = conv_shift.Geometry(spatial, k, padding, dilation)
+        if geo.out == tuple(size_out) and conv_shift.input_grad_applies(xp, stride, k, geo):
+            gx_direct = xp.empty(input_shape, dtype=grad_out.dtype)
+            map_chunks(xp, lambda sl: conv_shift.input_grad_chunk(xp, grad_out, weight, G, geo, gx_direct, sl),
+                       _chunks(N, per_item), N * per_item, PARALLEL_MIN_BYTES)
+            if bias is not None:
+                gx_direct += bias.reshape((C,) + (1,) * len(spatial))
+            need_input = False
+            if not need_weight:
+                return gx_direct, None
     if N > 0 and conv_nhwc.applies(xp, C, O, G, N * L):
         return _conv_backward_nhwc(xp, x, weight, grad_out, weight_shape, input_shape, stride, padding,
                                    dilation, need_input, need_weight, bias, per_item, gx_direct)

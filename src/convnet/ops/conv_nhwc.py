@@ -14,9 +14,8 @@ is first laid out channels-last, ``(b, *S_pad, C)``; a receptive field is then `
 
 The results are moved back to channels-first (one copy of an output-sized array). Measured
 (1 thread, batch 128, ms per-image im2col -> channels-last): forward 64->64 on 8x8 10.1 -> 6.7,
-32->32 on 16x16 11.1 -> 8.3, 16->16 on 32x32 19.3 -> 16.7, 16->32 stride 2 15.8 -> 6.7; weight
-gradient of LeNet's 6->16 5x5 5.9 -> 1.7; the input gradient of a stride-2 64->64 46 -> 25.
-With 1-3 input channels it loses 2x (see :func:`applies`); stride-1 convs with >= 64 channels
+32->32 on 16x16 11.1 -> 8.3, 16->16 on 32x32 19.3 -> 16.7, 16->32 stride 2 15.8 -> 6.7; the
+input gradient of a stride-2 64->64 46 -> 25. With < 16 input channels it loses (see :func:`applies`); stride-1 convs with >= 64 channels
 on large images take the shifted-GEMM forward (:mod:`.conv_shift`) first. One group only.
 The slow reference is :mod:`.conv_ref`.
 """
@@ -28,9 +27,9 @@ import math
 # Bytes of channels-last columns per chunk (1-2 MB measured best: cols and GEMM stay in L2).
 CHUNK_BYTES = 2 << 20
 # Fewest input channels (a run of C floats per tap; with 1-3 channels, e.g. an RGB stem, the
-# runs are too short and per-image im2col wins 2x) and output channels (GEMM width) for which
-# the channels-last kernels win.
-MIN_CHANNELS = 6
+# runs are too short and per-image im2col wins 2x; LeNet-5's 6->16 C3 lost 1.7x in its input
+# gradient's scatter) and output channels (GEMM width) for which the channels-last kernels win.
+MIN_CHANNELS = 16
 MIN_OUT_CHANNELS = 16
 # Fewest GEMM rows (batch x output positions): below, the layout shuffles cost more than they
 # save (batch-1 inference of LeNet-5's C5: 49 vs 20 us per call; its C3, 100 rows: 37 vs 31).
