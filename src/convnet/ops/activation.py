@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .._backend import array_module
 from ..autograd import Function
-from ._parallel import even_slices, map_chunks
+from ._parallel import even_slices, map_chunks_light as map_chunks
 from ._util import check_float, normalize_dim
 
 
@@ -12,33 +12,32 @@ PARALLEL_MIN_BYTES = 1 << 20
 
 
 def _batch_map(xp, work, out):
-    """``work(sl)`` for batch slices ``sl`` of ``out`` (one per worker thread), inline when small."""
-    slices = even_slices(out.shape[0]) if out.ndim else [Ellipsis]
-    map_chunks(xp, work, slices, out.nbytes, PARALLEL_MIN_BYTES)
+    """``work(sl)`` for batch slices ``sl`` of ``out``, one per worker thread."""
+    map_chunks(xp, work, even_slices(out.shape[0]), out.nbytes, PARALLEL_MIN_BYTES)
 
 
 class ReLU(Function):
-    """max(x, 0), split over the batch on the worker pool for large inputs."""
+    """max(x, 0), split over the batch on the worker pool for large inputs. Saves the output,
+    not a mask: ``out > 0`` exactly where ``x > 0`` (NaN stays NaN and gets no gradient)."""
 
     def forward(self, x):
         xp = array_module(x)
-        out = xp.empty(x.shape, dtype=x.dtype)
-        if not self.needs_input_grad[0]:  # no backward will run: skip the mask
-            zero = x.dtype.type(0)
+        zero = x.dtype.type(0)
+        if x.nbytes < PARALLEL_MIN_BYTES or x.ndim == 0:
+            out = xp.maximum(x, zero)
+        else:
+            out = xp.empty(x.shape, dtype=x.dtype)
             _batch_map(xp, lambda sl: xp.maximum(x[sl], zero, out=out[sl]), out)
-            return out
-        mask = self.mask = xp.empty(x.shape, dtype=bool)
-
-        def work(sl):
-            xp.greater(x[sl], 0, out=mask[sl])
-            xp.multiply(x[sl], mask[sl], out=out[sl])
-        _batch_map(xp, work, out)
+        if self.needs_input_grad[0]:  # else no backward will run
+            self.out = out
         return out
 
     def backward(self, g):  # ReLU passes the gradient only where the input was positive
         xp = array_module(g)
+        if g.nbytes < PARALLEL_MIN_BYTES or g.ndim == 0:
+            return g * (self.out > 0)
         gx = xp.empty(g.shape, dtype=g.dtype)
-        _batch_map(xp, lambda sl: xp.multiply(g[sl], self.mask[sl], out=gx[sl]), gx)
+        _batch_map(xp, lambda sl: xp.multiply(g[sl], self.out[sl] > 0, out=gx[sl]), gx)
         return gx
 
 

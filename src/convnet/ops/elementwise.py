@@ -10,7 +10,7 @@ import numpy as np
 from .._backend import array_module, is_floating
 from ..autograd import Function
 from ..tensor import Tensor
-from ._parallel import even_slices, map_chunks
+from ._parallel import even_slices, map_chunks_light as map_chunks
 from ._util import as_tensor_pair, raw, unbroadcast
 
 
@@ -21,7 +21,7 @@ PARALLEL_MIN_BYTES = 1 << 20
 class Add(Function):
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
-        if a.shape != b.shape or a.dtype != b.dtype or a.ndim == 0 or a.nbytes < PARALLEL_MIN_BYTES:
+        if a.nbytes < PARALLEL_MIN_BYTES or a.shape != b.shape or a.dtype != b.dtype or a.ndim == 0:
             return a + b
         # same shape and dtype (residual connections): split over the batch on the worker pool
         xp = array_module(a)

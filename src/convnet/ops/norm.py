@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from .._backend import array_module
 from ..autograd import Function
-from ._parallel import even_slices, map_chunks
+from ._parallel import even_slices, map_chunks_light as map_chunks
 
 # Below this many bytes of input, threads cost more than they save: run inline.
 PARALLEL_MIN_BYTES = 1 << 20
@@ -46,6 +46,8 @@ def map_batch_blocks(work, x):
     """``[work(sl) for sl in blocks]`` over consecutive batch slices ``x[sl]`` of about
     ``BLOCK_BYTES`` each, in batch order; the blocks go to the worker pool in contiguous runs.
     The blocks depend on ``x.shape`` only, so per-block results combine deterministically."""
+    if x.nbytes <= BLOCK_BYTES:  # one block
+        return [work(slice(None))]
     N = x.shape[0]
     rows = max(1, BLOCK_BYTES // max(1, x.nbytes // max(1, N)))
     blocks = [slice(i, min(i + rows, N)) for i in range(0, N, rows)] or [slice(0, 0)]
@@ -70,9 +72,10 @@ def batch_moments(x, axes):
     for a in axes:
         M *= x.shape[a]
     mean = _total(map_batch_blocks(lambda sl: sum_over(x[sl], axes), x)) / M
+    (mean_row,) = _sample_rows(x, mean)
 
     def squares(sl):  # sum over the block of (x - mean)^2
-        d = x[sl] - mean
+        d = x[sl] - mean_row
         return sum_over(d, axes, d)
     return mean, _total(map_batch_blocks(squares, x)) / M
 
@@ -80,6 +83,16 @@ def batch_moments(x, axes):
 def _per_channel(w, axes, ndim):
     """True when ``w`` (broadcasting against an ``ndim``-d input) is constant over ``axes``."""
     return all(i < ndim - w.ndim or w.shape[i - ndim + w.ndim] == 1 for i in axes)
+
+
+def _sample_rows(x, *params):
+    """Per-channel ``params`` expanded to one sample's full shape ``(1, *x.shape[1:])``, contiguous,
+    for batches of 8 or more: a ufunc over ``x`` and such a row runs over whole samples, ~1.5x
+    faster than broadcasting a ``(C, 1, 1)`` operand along short rows of H*W elements."""
+    if x.shape[0] < 8:
+        return params
+    xp = array_module(x)
+    return [xp.ascontiguousarray(xp.broadcast_to(p, (1,) + x.shape[1:])) for p in params]
 
 
 class Normalize(Function):
@@ -100,11 +113,11 @@ class Normalize(Function):
         xp = array_module(x)
         inv_std = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
         self.inv_std, self.axes, self.batch_stats = inv_std, axes, batch_stats
-        if 0 in axes and (not affine or _per_channel(affine[0], axes, x.ndim)):
+        if 0 in axes and (not affine or _per_channel(affine[0], axes, x.ndim)):  # batch norm
             return self._forward_batch(xp, x, affine, mean.astype(x.dtype, copy=False))
         xhat = x - mean.astype(x.dtype, copy=False)  # fresh temporary: scaled in place
         xhat *= inv_std
-        self.xhat, self.inv_std, self.axes, self.batch_stats = xhat, inv_std, axes, batch_stats
+        self.xhat = xhat
         if not affine:
             self.weight = None
             return xhat
@@ -118,7 +131,7 @@ class Normalize(Function):
         xp = array_module(g)
         xhat, inv_std, axes = self.xhat, self.inv_std, self.axes
         w = self.weight
-        if self.xhat is None:
+        if xhat is None:  # batch norm: xhat is recomputed from the saved x
             return self._backward_batch(xp, g)
         if w is not None and _per_channel(w, axes, g.ndim):
             return self._backward_per_channel(xp, g)  # batch / instance norm: weight constant over axes
@@ -160,6 +173,7 @@ class Normalize(Function):
             scale = self.inv_std * weight
             shift = bias - mean * scale
         y = xp.empty(x.shape, dtype=xp.result_type(x, scale, shift))
+        scale, shift = _sample_rows(x, scale, shift)
 
         def work(sl):
             ys = xp.multiply(x[sl], scale, out=y[sl])
@@ -172,26 +186,27 @@ class Normalize(Function):
         """Batch-norm backward over batch blocks in parallel, with ``xhat = (x - mean) inv_std``:
         d weight = sum g xhat, d bias = sum g, and (training) dx = c (g - mean g - xhat mean(g xhat))
         with c = weight * inv_std, i.e. ``c g - (x - mean) k - c mean g``, k = c inv_std^2 mean(g (x - mean))."""
-        x, mean, inv_std, axes, w = self.x, self.mean, self.inv_std, self.axes, self.weight
+        x, inv_std, axes, w = self.x, self.inv_std, self.axes, self.weight
         need_x = self.needs_input_grad[0]
         need_w, need_b = self.needs_input_grad[1:3] if w is not None else (False, False)
+        c = inv_std if w is None else (w * inv_std).astype(g.dtype, copy=False)
+        (mean,) = _sample_rows(x, self.mean)
         s_g = s_gd = None
         if need_w or need_b or (need_x and self.batch_stats):
             def sums(sl):  # the block's sums of g and g (x - mean)
-                gs = g[sl]
-                return sum_over(gs, axes), sum_over(gs, axes, x[sl] - mean)
+                return sum_over(g[sl], axes), sum_over(g[sl], axes, x[sl] - mean)
             parts = map_batch_blocks(sums, g)
             s_g, s_gd = _total([p[0] for p in parts]), _total([p[1] for p in parts])  # keepdims shape
         gw = _sum_to(s_gd * inv_std, self.wshape) if need_w else None
         gb = _sum_to(s_g, self.bshape) if need_b else None
         gx = None
         if need_x:
-            c = inv_std if w is None else (w * inv_std).astype(g.dtype, copy=False)
             gx = xp.empty(g.shape, dtype=g.dtype)
             if self.batch_stats:
                 M = g.size // max(1, s_g.size)
                 k = (c * inv_std * inv_std * s_gd / M).astype(g.dtype, copy=False)
                 cg = (c * s_g / M).astype(g.dtype, copy=False)
+                c, k, cg = _sample_rows(x, c, k, cg)
 
                 def work(sl):
                     t = xp.subtract(x[sl], mean)
@@ -200,6 +215,8 @@ class Normalize(Function):
                     gs = xp.multiply(g[sl], c, out=gx[sl])
                     gs -= t
             else:  # constant statistics: an affine map, dx = g c
+                (c,) = _sample_rows(x, c)
+
                 def work(sl):
                     xp.multiply(g[sl], c, out=gx[sl])
             map_batch_blocks(work, g)
