@@ -18,7 +18,7 @@ Kernel choice (all give the same result to float rounding; each has a forced-on 
 
 * stride 1, >= 64 channels per group, >= 512 positions per image: the forward (and the input
   gradient, a flipped-kernel forward) runs as shifted GEMMs without im2col (:mod:`.conv_shift`);
-* one group, >= 6 input and >= 16 output channels: channels-last columns, one GEMM per batch
+* one group, >= 16 input and output channels, >= 512 GEMM rows: channels-last columns, one GEMM per batch
   chunk (:mod:`.conv_nhwc`), which beats per-image GEMMs on small images 1.3-2x;
 * otherwise (groups, RGB stems, few channels): the per-image im2col + GEMM kernels below.
 
@@ -99,15 +99,20 @@ def _weight_grad_chunk(xp, gy, cols):
     return xp.matmul(cols, gy.transpose(0, 1, 3, 2)).sum(0)      # (b, G, K/G, L) @ (b, G, L, O/G)
 
 
+def _sum_in_order(parts):
+    """Per-chunk partial weight gradients summed in chunk order (deterministic for any thread count)."""
+    total = parts[0].copy()
+    for p in parts[1:]:
+        total += p
+    return total
+
+
 def _weight_grad_total(xp, parts, weight_shape, dtype):
     """Sum the per-chunk transposed partials in chunk order (deterministic) and lay the result
     out as the weight: (G, K/G, O/G) -> (G, O/G, K/G) -> ``weight_shape``."""
     if not parts:                                                 # empty batch
         return xp.zeros(weight_shape, dtype=dtype)
-    total = parts[0].copy()
-    for p in parts[1:]:
-        total += p
-    return total.transpose(0, 2, 1).reshape(weight_shape)        # (G, O/G, K/G) -> (C_big, C_small/G, *k)
+    return _sum_in_order(parts).transpose(0, 2, 1).reshape(weight_shape)        # (G, O/G, K/G) -> (C_big, C_small/G, *k)
 
 
 def conv_forward(x, weight, bias, stride, padding, dilation, groups):
@@ -256,12 +261,7 @@ def _conv_backward_nhwc(xp, x, weight, grad_out, weight_shape, input_shape, stri
         return conv_nhwc.weight_grad_chunk(xp, x, grad_out, k, stride, padding, dilation, sl) if need_weight else None
 
     parts = map_chunks(xp, work, _chunks(N, per_item, conv_nhwc.CHUNK_BYTES), N * per_item, PARALLEL_MIN_BYTES)
-    gw = None
-    if need_weight:
-        total = parts[0].copy()
-        for p in parts[1:]:
-            total += p                                            # in chunk order: deterministic
-        gw = conv_nhwc.weight_from_matrix(total, weight_shape)
+    gw = conv_nhwc.weight_from_matrix(_sum_in_order(parts), weight_shape) if need_weight else None
     return (gx_direct if gx is None else gx), gw
 
 
