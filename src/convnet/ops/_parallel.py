@@ -70,8 +70,13 @@ def map_chunks(xp, work, slices, total_bytes, min_bytes):
     pool = _executor()
     if _pool["blas"] is None:  # pragma: no cover
         return [work(sl) for sl in slices]
+    groups = even_slices(len(slices))                             # one run of consecutive chunks per worker
+    def run(g):
+        return [work(sl) for sl in slices[g]]
     with _blas_single_threaded():
-        return list(pool.map(work, slices))
+        futures = [pool.submit(run, g) for g in groups[1:]]
+        first = run(groups[0])                                    # the calling thread works too
+        return first + [r for f in futures for r in f.result()]
 
 
 def even_slices(n, parts=None):

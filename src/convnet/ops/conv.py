@@ -254,11 +254,14 @@ def _conv_backward_nhwc(xp, x, weight, grad_out, weight_shape, input_shape, stri
     wm = conv_nhwc.weight_matrix(weight) if need_input else None  # (T·C, O)
 
     def work(sl):
+        gy = None
         if need_input:
-            conv_nhwc.input_grad_chunk(xp, grad_out, wm, input_shape, k, stride, padding, dilation, gx, sl)
+            gy = conv_nhwc.input_grad_chunk(xp, grad_out, wm, input_shape, k, stride, padding, dilation, gx, sl)
             if bias is not None:
                 gx[sl] += bias.reshape((-1,) + (1,) * len(k))
-        return conv_nhwc.weight_grad_chunk(xp, x, grad_out, k, stride, padding, dilation, sl) if need_weight else None
+        if not need_weight:
+            return None
+        return conv_nhwc.weight_grad_chunk(xp, x, grad_out, k, stride, padding, dilation, sl, gy)
 
     parts = map_chunks(xp, work, _chunks(N, per_item, conv_nhwc.CHUNK_BYTES), N * per_item, PARALLEL_MIN_BYTES)
     gw = conv_nhwc.weight_from_matrix(_sum_in_order(parts), weight_shape) if need_weight else None

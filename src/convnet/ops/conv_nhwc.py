@@ -24,8 +24,10 @@ from __future__ import annotations
 import itertools
 import math
 
+from ._scratch import scratch
+
 # Bytes of channels-last columns per chunk (1-2 MB measured best: cols and GEMM stay in L2).
-CHUNK_BYTES = 2 << 20
+CHUNK_BYTES = 8 << 20
 # Fewest input channels (a run of C floats per tap; with 1-3 channels, e.g. an RGB stem, the
 # runs are too short and per-image im2col wins 2x; LeNet-5's 6->16 C3 lost 1.7x in its input
 # gradient's scatter) and output channels (GEMM width) for which the channels-last kernels win.
@@ -42,24 +44,45 @@ def applies(xp, channels, out_channels, groups, rows):
             and out_channels >= MIN_OUT_CHANNELS and rows >= MIN_ROWS)
 
 
-def _channels_last_padded(xp, x, padding):
-    """(b, C, *S) -> zero-padded channels-last copy (b, *S_pad, C)."""
+def _zero_borders(xp, buf, padding):
+    """Zero the padding rims of a (b, *S_pad, C) buffer (its interior is overwritten anyway)."""
+    for axis, (before, after) in enumerate(padding, start=1):
+        n = buf.shape[axis]
+        for lo, hi in ((0, before), (n - after, n)):
+            if hi > lo:
+                buf[(slice(None),) * axis + (slice(lo, hi),)] = 0
+
+
+def _channels_last_padded(xp, x, padding, name="xpad"):
+    """(b, C, *S) -> zero-padded channels-last copy (b, *S_pad, C), in per-thread scratch."""
     shape = (x.shape[0],) + tuple(n + b + a for n, (b, a) in zip(x.shape[2:], padding)) + (x.shape[1],)
-    out = xp.zeros(shape, dtype=x.dtype)
+    out = scratch(xp, name, shape, x.dtype)
+    _zero_borders(xp, out, padding)
     inner = (slice(None),) + tuple(slice(b, b + n) for n, (b, _) in zip(x.shape[2:], padding))
     out[inner] = xp.moveaxis(x, 1, -1)                             # (b, C, *S) -> (b, *S, C)
     return out
 
 
 def _columns(xp, xpad, kernel, stride, dilation, out):
-    """Channels-last im2col: (b, *S_pad, C) -> (b·L, T·C), row = output position, column = (tap, c)."""
+    """Channels-last im2col: (b, *S_pad, C) -> (b·L, T·C), row = output position, column = (tap, c),
+    in per-thread scratch."""
     b, C = xpad.shape[0], xpad.shape[-1]
     sb, *sp, sc = xpad.strides
     shape = (b,) + tuple(out) + tuple(kernel) + (C,)
     strides = ((sb,) + tuple(s * st for s, st in zip(sp, stride))
                + tuple(s * d for s, d in zip(sp, dilation)) + (sc,))
     view = xp.lib.stride_tricks.as_strided(xpad, shape=shape, strides=strides, writeable=False)
-    return xp.ascontiguousarray(view).reshape(b * math.prod(out), -1)   # (b, *out, *k, C) -> (b·L, T·C)
+    cols = scratch(xp, "cols", shape, xpad.dtype)
+    cols[...] = view
+    return cols.reshape(b * math.prod(out), -1)                     # (b, *out, *k, C) -> (b·L, T·C)
+
+
+def _channels_last_grad(xp, grad_out, sl):
+    """grad_out[sl] (b, O, *out) -> channels-last rows (b·L, O), in per-thread scratch."""
+    g = grad_out[sl]
+    buf = scratch(xp, "gy", (g.shape[0],) + g.shape[2:] + (g.shape[1],), g.dtype)
+    buf[...] = xp.moveaxis(g, 1, -1)                                # (b, O, *out) -> (b, *out, O)
+    return buf.reshape(-1, g.shape[1])                              # (b, *out, O) -> (b·L, O)
 
 
 def weight_matrix(weight):
@@ -73,19 +96,20 @@ def forward_chunk(xp, x, wm, bias, kernel, stride, padding, dilation, out, y, sl
     """``y[sl] = conv(x[sl])``; x (N, C, *S), wm (T·C, O), y (N, O, *out)."""
     xpad = _channels_last_padded(xp, x[sl], padding)
     cols = _columns(xp, xpad, kernel, stride, dilation, out)
-    res = cols @ wm                                                 # (b·L, T·C) @ (T·C, O) -> (b·L, O)
+    res = xp.matmul(cols, wm, out=scratch(xp, "res", (cols.shape[0], wm.shape[1]), cols.dtype))  # (b·L, O)
     if bias is not None:
         res += bias
     b = sl.stop - sl.start
     y[sl] = xp.moveaxis(res.reshape((b,) + tuple(out) + (wm.shape[1],)), -1, 1)  # (b·L, O) -> (b, O, *out)
 
 
-def weight_grad_chunk(xp, x, grad_out, kernel, stride, padding, dilation, sl):
-    """This chunk's share of the weight gradient as (T·C, O): colsᵀ · gy."""
+def weight_grad_chunk(xp, x, grad_out, kernel, stride, padding, dilation, sl, gy=None):
+    """This chunk's share of the weight gradient as (T·C, O): colsᵀ · gy (``gy``: the chunk's
+    channels-last gradient rows, when the caller already has them)."""
     xpad = _channels_last_padded(xp, x[sl], padding)
     out = grad_out.shape[2:]
     cols = _columns(xp, xpad, kernel, stride, dilation, out)        # (b·L, T·C)
-    gy = xp.moveaxis(grad_out[sl], 1, -1).reshape(cols.shape[0], -1)  # (b, O, *out) -> (b·L, O)
+    gy = _channels_last_grad(xp, grad_out, sl) if gy is None else gy  # (b·L, O)
     return cols.T @ gy                                              # (T·C, b·L) @ (b·L, O)
 
 
@@ -98,18 +122,22 @@ def weight_from_matrix(gwm, weight_shape):
 
 
 def input_grad_chunk(xp, grad_out, wm, input_shape, kernel, stride, padding, dilation, gx, sl):
-    """``gx[sl]`` = col2im(gy · W_mᵀ): every column entry added back onto the pixel it came from."""
+    """``gx[sl]`` = col2im(gy · W_mᵀ): every column entry added back onto the pixel it came from.
+    Returns the chunk's channels-last gradient rows (b·L, O) for :func:`weight_grad_chunk`."""
     b, C, spatial = sl.stop - sl.start, input_shape[1], tuple(input_shape[2:])
     out = grad_out.shape[2:]
-    gy = xp.moveaxis(grad_out[sl], 1, -1).reshape(b * math.prod(out), -1)   # (b, O, *out) -> (b·L, O)
-    gcols = (gy @ wm.T).reshape((b,) + tuple(out) + tuple(kernel) + (C,))  # (b·L, T·C) -> (b, *out, *k, C)
+    gy = _channels_last_grad(xp, grad_out, sl)                      # (b·L, O)
+    gcols = xp.matmul(gy, wm.T, out=scratch(xp, "gcols", (gy.shape[0], wm.shape[0]), gy.dtype))
+    gcols = gcols.reshape((b,) + tuple(out) + tuple(kernel) + (C,))  # (b·L, T·C) -> (b, *out, *k, C)
     padded = tuple(n + p + q for n, (p, q) in zip(spatial, padding))
-    gpad = xp.zeros((b,) + padded + (C,), dtype=grad_out.dtype)
+    gpad = scratch(xp, "gpad", (b,) + padded + (C,), grad_out.dtype)
+    gpad.fill(0)
     for tap in itertools.product(*(range(kk) for kk in kernel)):   # one strided add per tap
         dst = tuple(slice(t * d, t * d + (o - 1) * s + 1, s) for t, d, o, s in zip(tap, dilation, out, stride))
         gpad[(slice(None),) + dst] += gcols[(slice(None),) + (slice(None),) * len(out) + tap]
     inner = (slice(None),) + tuple(slice(p, p + n) for n, (p, _) in zip(spatial, padding))
     gx[sl] = xp.moveaxis(gpad[inner], -1, 1)                        # (b, *S, C) -> (b, C, *S)
+    return gy
 
 
 __all__ = ["applies", "weight_matrix", "weight_from_matrix", "forward_chunk",
