@@ -9,6 +9,23 @@ from .._backend import array_module, is_floating
 from ..tensor import Tensor
 
 
+def is_channels_last(a):
+    """Whether ``a`` (N, C, *S) is laid out channels-last: ``moveaxis(a, 1, -1)`` is C-contiguous
+    and ``a`` itself is not (PyTorch's ``channels_last`` memory format, which the channels-last
+    conv kernels produce). Values and shapes are unaffected; only which kernels run fast."""
+    if getattr(a, "ndim", 0) < 3 or a.flags.c_contiguous or a.shape[1] == 1:
+        return False
+    st, item = a.strides, a.itemsize
+    if st[1] != item:
+        return False
+    expect = a.shape[1] * item                                     # stride of the last spatial axis
+    for n, s in zip(reversed(a.shape[2:]), reversed(st[2:])):
+        if n != 1 and s != expect:
+            return False
+        expect *= n
+    return a.shape[0] == 1 or st[0] == expect
+
+
 def raw(x):
     """The array behind a Tensor (or the value itself)."""
     return x.data if isinstance(x, Tensor) else x

@@ -26,7 +26,7 @@ class ReLU(Function):
         if x.nbytes < PARALLEL_MIN_BYTES or x.ndim == 0:
             out = xp.maximum(x, zero)
         else:
-            out = xp.empty(x.shape, dtype=x.dtype)
+            out = xp.empty_like(x)                                 # keeps a channels-last layout
             _batch_map(xp, lambda sl: xp.maximum(x[sl], zero, out=out[sl]), out)
         if self.needs_input_grad[0]:  # else no backward will run
             self.out = out
@@ -36,7 +36,7 @@ class ReLU(Function):
         xp = array_module(g)
         if g.nbytes < PARALLEL_MIN_BYTES or g.ndim == 0:
             return g * (self.out > 0)
-        gx = xp.empty(g.shape, dtype=g.dtype)
+        gx = xp.empty_like(self.out)                               # the layout of the forward's tensors
         _batch_map(xp, lambda sl: xp.multiply(g[sl], self.out[sl] > 0, out=gx[sl]), gx)
         return gx
 

@@ -41,6 +41,7 @@ from ..autograd import Function
 from ..shapes import conv_output_size, conv_transpose_output_size
 from . import conv_nhwc, conv_shift
 from ._parallel import map_chunks, num_threads
+from ._util import is_channels_last
 from .im2col import col2im_nd, im2col_nd
 
 # Bytes of im2col columns per chunk: small enough to stay in L2/L3 between the im2col copy
@@ -121,7 +122,8 @@ def conv_forward(x, weight, bias, stride, padding, dilation, groups):
     Args:
         x: (N, C_in, *S); weight: (C_out, C_in/G, *k); bias: (C_out,) or None.
     Returns:
-        (N, C_out, *S_out), contiguous, ``S_out`` by ``shapes.conv_output_size``.
+        (N, C_out, *S_out), ``S_out`` by ``shapes.conv_output_size``; contiguous, or channels-last
+        when the channels-last kernel ran (:mod:`.conv_nhwc`).
     """
     xp = array_module(x)
     N, C = x.shape[:2]
@@ -137,11 +139,12 @@ def conv_forward(x, weight, bias, stride, padding, dilation, groups):
                    _image_chunks(N), N * per_item, PARALLEL_MIN_BYTES)
         return y
     if conv_nhwc.applies(xp, C, O, G, N * L):
-        y = xp.empty((N, O) + out, dtype=x.dtype)
+        y_last = xp.empty((N,) + out + (O,), dtype=x.dtype)
         wm = conv_nhwc.weight_matrix(weight)                      # (T·C, O)
-        map_chunks(xp, lambda sl: conv_nhwc.forward_chunk(xp, x, wm, bias, k, stride, padding, dilation, out, y, sl),
+        map_chunks(xp, lambda sl: conv_nhwc.forward_chunk(xp, x, wm, bias, k, stride, padding, dilation, out,
+                                                          y_last, sl),
                    _chunks(N, per_item, conv_nhwc.CHUNK_BYTES), N * per_item, PARALLEL_MIN_BYTES)
-        return y
+        return xp.moveaxis(y_last, -1, 1)                         # (N, *out, O) viewed as (N, O, *out), channels-last
     wg = weight.reshape(G, O // G, -1)                            # (G, C_out/G, C_in/G*prod(k))
     y = xp.empty((N, O, L), dtype=x.dtype)
 
@@ -250,7 +253,10 @@ def _conv_backward_nhwc(xp, x, weight, grad_out, weight_shape, input_shape, stri
                         need_input, need_weight, bias, per_item, gx_direct):
     """:func:`_conv_backward` with channels-last columns (:mod:`.conv_nhwc`), one group."""
     N, k = input_shape[0], tuple(weight_shape[2:])
-    gx = xp.empty(input_shape, dtype=grad_out.dtype) if need_input else None
+    gx = None
+    if need_input:                                                # the layout of x (channels-last or not)
+        gx = (xp.moveaxis(xp.empty((N,) + tuple(input_shape[2:]) + (input_shape[1],), dtype=grad_out.dtype), -1, 1)
+              if x is not None and is_channels_last(x) else xp.empty(input_shape, dtype=grad_out.dtype))
     wm = conv_nhwc.weight_matrix(weight) if need_input else None  # (T·C, O)
 
     def work(sl):

@@ -25,7 +25,7 @@ class Add(Function):
             return a + b
         # same shape and dtype (residual connections): split over the batch on the worker pool
         xp = array_module(a)
-        out = xp.empty(a.shape, dtype=a.dtype)
+        out = xp.empty_like(a)                                     # keeps a channels-last layout
         map_chunks(xp, lambda sl: xp.add(a[sl], b[sl], out=out[sl]), even_slices(a.shape[0]), out.nbytes,
                    PARALLEL_MIN_BYTES)
         return out

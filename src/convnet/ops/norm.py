@@ -17,6 +17,7 @@ from __future__ import annotations
 from .._backend import array_module
 from ..autograd import Function
 from ._parallel import even_slices, map_chunks_light as map_chunks
+from ._util import is_channels_last
 
 # Below this many bytes of input, threads cost more than they save: run inline.
 PARALLEL_MIN_BYTES = 1 << 20
@@ -65,9 +66,26 @@ def _total(parts):
     return total
 
 
+def _last_layout(x, axes):
+    """Whether batch norm should run on the channels-last view of ``x``: ``x`` is channels-last
+    and the statistics are per channel (``axes`` = all but axis 1)."""
+    return is_channels_last(x) and tuple(axes) == (0,) + tuple(range(2, x.ndim))
+
+
+def _to_last(a, ndim):
+    """A per-channel array broadcasting against (N, C, *S) -> the same against (N, *S, C)."""
+    a = a.reshape((1,) * (ndim - a.ndim) + a.shape)               # (C, 1, ...) -> (1, C, 1, ...)
+    return array_module(a).moveaxis(a, 1, -1)                     # (1, C, *1) -> (1, *1, C)
+
+
 def batch_moments(x, axes):
     """Mean and biased variance of ``x`` over ``axes`` (which include the batch axis 0), keepdims
-    shape: one pass for the mean, a second for the mean squared deviation from it."""
+    shape: one pass for the mean, a second for the mean squared deviation from it. A
+    channels-last ``x`` is summed in its own layout (runs of C floats, no transposing copy)."""
+    if _last_layout(x, axes):
+        xp = array_module(x)
+        mean, var = batch_moments(xp.moveaxis(x, 1, -1), tuple(range(x.ndim - 1)))  # (N, *S, C) view
+        return xp.moveaxis(mean, -1, 1), xp.moveaxis(var, -1, 1)  # keepdims (1, *1, C) -> (1, C, *1)
     M = 1
     for a in axes:
         M *= x.shape[a]
@@ -112,9 +130,17 @@ class Normalize(Function):
     def forward(self, x, *affine, axes=(), mean=None, var=None, batch_stats=True, eps=1e-5):
         xp = array_module(x)
         inv_std = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
-        self.inv_std, self.axes, self.batch_stats = inv_std, axes, batch_stats
+        self.inv_std, self.axes, self.batch_stats, self.last = inv_std, axes, batch_stats, None
         if 0 in axes and (not affine or _per_channel(affine[0], axes, x.ndim)):  # batch norm
-            return self._forward_batch(xp, x, affine, mean.astype(x.dtype, copy=False))
+            mean = mean.astype(x.dtype, copy=False)
+            if _last_layout(x, axes):  # run on the (N, *S, C) view, per-channel arrays moved to match
+                nd = x.ndim
+                self.last = [a.shape for a in affine]             # to restore the gradients' shapes
+                self.inv_std, self.axes = _to_last(inv_std, nd), tuple(range(nd - 1))
+                y = self._forward_batch(xp, xp.moveaxis(x, 1, -1), [_to_last(a, nd) for a in affine],
+                                        _to_last(mean, nd))
+                return xp.moveaxis(y, -1, 1)                      # (N, *S, C) -> (N, C, *S), channels-last
+            return self._forward_batch(xp, x, affine, mean)
         xhat = x - mean.astype(x.dtype, copy=False)  # fresh temporary: scaled in place
         xhat *= inv_std
         self.xhat = xhat
@@ -131,6 +157,14 @@ class Normalize(Function):
         xp = array_module(g)
         xhat, inv_std, axes = self.xhat, self.inv_std, self.axes
         w = self.weight
+        if xhat is None and self.last is not None:  # channels-last batch norm
+            grads = self._backward_batch(xp, xp.moveaxis(g, 1, -1))
+            if w is None:
+                return None if grads is None else xp.moveaxis(grads, -1, 1)
+            gx, gw, gb = grads
+            return (None if gx is None else xp.moveaxis(gx, -1, 1),  # (N, *S, C) -> (N, C, *S)
+                    None if gw is None else gw.reshape(self.last[0]),  # (1, *1, C) -> the weight's shape
+                    None if gb is None else gb.reshape(self.last[1]))
         if xhat is None:  # batch norm: xhat is recomputed from the saved x
             return self._backward_batch(xp, g)
         if w is not None and _per_channel(w, axes, g.ndim):

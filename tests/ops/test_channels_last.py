@@ -1,0 +1,165 @@
+"""Channels-last layout (PyTorch's ``channels_last`` memory format): the channels-last conv
+kernel returns it, batch norm / ReLU / add keep it, gradients follow it; values never depend on
+it. Also the per-thread scratch buffers and the chunk pool those kernels use."""
+import threading
+
+import numpy as np
+import pytest
+
+import convnet as cn
+import convnet.functional as F
+from convnet.ops import _parallel, conv_nhwc
+from convnet.ops._scratch import scratch
+from convnet.ops._util import is_channels_last
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+
+def _last(a):
+    """The same values as ``a`` (N, C, *S), laid out channels-last."""
+    return np.moveaxis(np.ascontiguousarray(np.moveaxis(a, 1, -1)), -1, 1)
+
+
+def test_is_channels_last():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2, 3, 4, 5))
+    assert not is_channels_last(a)                               # NCHW contiguous
+    assert is_channels_last(_last(a))
+    assert is_channels_last(_last(a)[1:])                        # a batch slice keeps it
+    assert not is_channels_last(_last(a)[:, :2])                 # channel slice: not a plain layout
+    assert not is_channels_last(a.transpose(0, 1, 3, 2))         # some other permutation
+    assert not is_channels_last(_last(rng.standard_normal((2, 1, 4, 5))))  # one channel: both layouts
+    assert not is_channels_last(rng.standard_normal((3, 4)))
+    assert is_channels_last(_last(rng.standard_normal((2, 3, 7))))         # 1-D and 3-D too
+    assert is_channels_last(_last(rng.standard_normal((2, 3, 2, 3, 4))))
+
+
+def test_channels_last_conv_returns_that_layout():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4, 16, 12, 12)).astype(np.float32)
+    w = (rng.standard_normal((16, 16, 3, 3)) / 12).astype(np.float32)
+    assert conv_nhwc.applies(np, 16, 16, 1, 4 * 144)
+    y = F.conv2d(cn.tensor(x), cn.tensor(w), padding=1)
+    assert is_channels_last(y.data)
+    ref = TF.conv2d(torch.from_numpy(x), torch.from_numpy(w), padding=1).numpy()
+    np.testing.assert_allclose(y.data, ref, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(4, 3, 5, 6), (16, 8, 16, 16), (3, 4, 7), (2, 3, 3, 4, 5)])
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_channels_last_matches_torch(dtype, shape, training):
+    """Forward, input/weight/bias gradients and running statistics, channels-last input vs torch."""
+    rng = np.random.default_rng(2)
+    C = shape[1]
+    x = rng.standard_normal(shape).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    w, b = rng.uniform(0.5, 1.5, C).astype(dtype), rng.standard_normal(C).astype(dtype)
+    rm, rv = rng.standard_normal(C).astype(dtype), rng.uniform(0.5, 2, C).astype(dtype)
+
+    xo = cn.Tensor(_last(x), requires_grad=True)
+    assert is_channels_last(xo.data)
+    wo, bo = cn.tensor(w, requires_grad=True), cn.tensor(b, requires_grad=True)
+    rmo, rvo = cn.tensor(rm.copy()), cn.tensor(rv.copy())
+    yo = F.batch_norm(xo, rmo, rvo, wo, bo, training=training)
+    assert is_channels_last(yo.data)
+    yo.backward(cn.tensor(g))
+
+    xt = torch.tensor(x, requires_grad=True)
+    wt, bt = torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)
+    rmt, rvt = torch.tensor(rm.copy()), torch.tensor(rv.copy())
+    yt = TF.batch_norm(xt, rmt, rvt, wt, bt, training=training)
+    yt.backward(torch.from_numpy(g))
+
+    tol = dict(atol=1e-4, rtol=1e-4) if dtype == np.float32 else dict(atol=1e-10, rtol=1e-9)
+    np.testing.assert_allclose(yo.data, yt.detach().numpy(), **tol)
+    np.testing.assert_allclose(xo.grad.data, xt.grad.numpy(), **tol)
+    np.testing.assert_allclose(wo.grad.data, wt.grad.numpy(), **tol)
+    np.testing.assert_allclose(bo.grad.data, bt.grad.numpy(), **tol)
+    assert wo.grad.shape == (C,) and bo.grad.shape == (C,)
+    np.testing.assert_allclose(rmo.data, rmt.numpy(), **tol)
+    np.testing.assert_allclose(rvo.data, rvt.numpy(), **tol)
+
+
+def test_batch_norm_channels_last_without_affine():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((8, 4, 6, 6))
+    g = rng.standard_normal(x.shape)
+    xo = cn.Tensor(_last(x), requires_grad=True)
+    F.batch_norm(xo, None, None, training=True).backward(cn.tensor(g))
+    xt = torch.tensor(x, requires_grad=True)
+    TF.batch_norm(xt, None, None, training=True).backward(torch.from_numpy(g))
+    np.testing.assert_allclose(xo.grad.data, xt.grad.numpy(), atol=1e-10, rtol=1e-9)
+
+
+def test_relu_and_add_keep_the_layout_and_values():
+    rng = np.random.default_rng(4)
+    shape = (16, 8, 32, 32)                                      # big enough for the parallel paths
+    a = (rng.standard_normal(shape) + 0.01).astype(np.float32)
+    b = rng.standard_normal(shape).astype(np.float32)
+    g = rng.standard_normal(shape).astype(np.float32)            # NCHW gradient into a channels-last op
+    ao, bo = cn.Tensor(_last(a), requires_grad=True), cn.Tensor(_last(b), requires_grad=True)
+    s = ao + bo
+    r = F.relu(s)
+    assert is_channels_last(s.data) and is_channels_last(r.data)
+    r.backward(cn.tensor(g))
+    expect = np.maximum(a + b, 0)
+    np.testing.assert_array_equal(r.data, expect)
+    np.testing.assert_array_equal(ao.grad.data, g * (a + b > 0))
+    np.testing.assert_array_equal(bo.grad.data, g * (a + b > 0))
+
+
+def test_conv_bn_relu_chain_in_channels_last_matches_torch():
+    """conv -> BN -> ReLU -> conv (stride 2) -> sum: the layout propagates; values and every gradient
+    agree with torch."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((8, 16, 16, 16)).astype(np.float32)
+    w1 = (rng.standard_normal((16, 16, 3, 3)) / 12).astype(np.float32)
+    w2 = (rng.standard_normal((32, 16, 3, 3)) / 12).astype(np.float32)
+    gamma, beta = rng.uniform(0.5, 1.5, 16).astype(np.float32), rng.standard_normal(16).astype(np.float32)
+
+    def run(lib, mod, tensor):
+        ts = [tensor(a) for a in (x, w1, w2, gamma, beta)]
+        h = mod.conv2d(ts[0], ts[1], padding=1)
+        h = mod.relu(mod.batch_norm(h, None, None, ts[3], ts[4], training=True))
+        out = mod.conv2d(h, ts[2], stride=2, padding=1)
+        (out * out).sum().backward()
+        return out, ts
+
+    out_o, to = run(cn, F, lambda a: cn.tensor(a, requires_grad=True))
+    out_t, tt = run(torch, TF, lambda a: torch.tensor(a, requires_grad=True))
+    assert is_channels_last(out_o.data)
+    np.testing.assert_allclose(out_o.data, out_t.detach().numpy(), atol=2e-4, rtol=2e-4)
+    for a, b in zip(to, tt):
+        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), atol=2e-3, rtol=2e-3)
+
+
+def test_scratch_reuses_memory_per_name_and_thread():
+    a = scratch(np, "t1", (4, 5), np.float32)
+    a[...] = 7
+    b = scratch(np, "t1", (2, 3), np.float32)                    # smaller: a view of the same memory
+    assert np.shares_memory(a, b) and b.shape == (2, 3)
+    c = scratch(np, "t1", (50, 50), np.float32)                  # larger: grows, new memory
+    assert c.shape == (50, 50) and not np.shares_memory(a, c)
+    assert not np.shares_memory(scratch(np, "t2", (4, 5), np.float32), scratch(np, "t1", (4, 5), np.float32))
+    assert scratch(np, "t1", (3,), np.float64).dtype == np.float64
+    other = []
+    t = threading.Thread(target=lambda: other.append(scratch(np, "t1", (4, 5), np.float32)))
+    t.start()
+    t.join()
+    assert not np.shares_memory(other[0], scratch(np, "t1", (4, 5), np.float32))
+
+
+def test_map_chunks_keeps_order_and_runs_every_slice(monkeypatch):
+    monkeypatch.setenv("CONVNET_NUM_THREADS", "2")
+    slices = [slice(i, i + 1) for i in range(7)]
+    seen = []
+
+    def work(sl):
+        seen.append(threading.current_thread().name)
+        return sl.start
+
+    out = _parallel.map_chunks(np, work, slices, 1 << 30, 0)
+    assert out == list(range(7))
+    assert len(seen) == 7
