@@ -163,3 +163,30 @@ def test_map_chunks_keeps_order_and_runs_every_slice(monkeypatch):
     out = _parallel.map_chunks(np, work, slices, 1 << 30, 0)
     assert out == list(range(7))
     assert len(seen) == 7
+
+
+def test_pool_recycles_only_unreferenced_buffers():
+    from convnet.ops import _pool
+
+    shape = (_pool.MIN_BYTES // 4 + 8,)                          # just over the pool's threshold
+    a = _pool.empty(np, shape, np.float32)
+    a[...] = 1
+    view = a[::3]                                                # a derived view keeps the buffer busy
+    del a
+    b = _pool.empty(np, shape, np.float32)
+    assert not np.shares_memory(b, view)
+    b[...] = 2
+    assert np.all(view == 1)                                     # nothing wrote into the live view
+    address = view.base.__array_interface__["data"][0]
+    del view
+    c = _pool.empty(np, shape, np.float32)                       # now free: handed out again
+    assert c.__array_interface__["data"][0] == address
+    small = _pool.empty(np, (4,), np.float32)                    # small arrays bypass the pool
+    assert small.base is None
+    x = _last(np.zeros((4, 64, 32, 32), np.float32))
+    assert is_channels_last(_pool.empty_like(x)) and _pool.empty_like(x).shape == x.shape
+    assert _pool.empty_like(np.zeros((4, 64, 32, 32), np.float32)).flags.c_contiguous
+    del b, c
+    held = _pool.held_bytes()
+    _pool.clear()
+    assert _pool.held_bytes() < held

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .._backend import array_module
 from ..autograd import Function
+from . import _pool
 from ._parallel import even_slices, map_chunks_light as map_chunks
 from ._util import check_float, normalize_dim
 
@@ -26,7 +27,7 @@ class ReLU(Function):
         if x.nbytes < PARALLEL_MIN_BYTES or x.ndim == 0:
             out = xp.maximum(x, zero)
         else:
-            out = xp.empty_like(x)                                 # keeps a channels-last layout
+            out = _pool.empty_like(x)                              # keeps a channels-last layout
             _batch_map(xp, lambda sl: xp.maximum(x[sl], zero, out=out[sl]), out)
         if self.needs_input_grad[0]:  # else no backward will run
             self.out = out
@@ -36,7 +37,7 @@ class ReLU(Function):
         xp = array_module(g)
         if g.nbytes < PARALLEL_MIN_BYTES or g.ndim == 0:
             return g * (self.out > 0)
-        gx = xp.empty_like(self.out)                               # the layout of the forward's tensors
+        gx = _pool.empty_like(self.out)                            # the layout of the forward's tensors
         _batch_map(xp, lambda sl: xp.multiply(g[sl], self.out[sl] > 0, out=gx[sl]), gx)
         return gx
 

@@ -41,7 +41,7 @@ from ..autograd import Function
 from ..shapes import conv_output_size, conv_transpose_output_size
 from . import conv_nhwc, conv_shift
 from ._parallel import map_chunks, num_threads
-from ._util import is_channels_last
+from . import _pool
 from .im2col import col2im_nd, im2col_nd
 
 # Bytes of im2col columns per chunk: small enough to stay in L2/L3 between the im2col copy
@@ -133,20 +133,20 @@ def conv_forward(x, weight, bias, stride, padding, dilation, groups):
     L = math.prod(out)
     per_item = C * math.prod(k) * L * x.itemsize
     if conv_shift.applies(xp, x.dtype, x.shape[2:], k, stride, padding, dilation, C, O, G):
-        y = xp.empty((N, O) + out, dtype=x.dtype)
+        y = _pool.empty(xp, (N, O) + out, x.dtype)
         geo, taps = conv_shift.Geometry(x.shape[2:], k, padding, dilation), conv_shift.tap_weights(weight, G)
         map_chunks(xp, lambda sl: conv_shift.forward_chunk(xp, x, taps, bias, geo, y, sl),
                    _image_chunks(N), N * per_item, PARALLEL_MIN_BYTES)
         return y
     if conv_nhwc.applies(xp, C, O, G, N * L):
-        y_last = xp.empty((N,) + out + (O,), dtype=x.dtype)
+        y_last = _pool.empty(xp, (N,) + out + (O,), x.dtype)
         wm = conv_nhwc.weight_matrix(weight)                      # (T·C, O)
         map_chunks(xp, lambda sl: conv_nhwc.forward_chunk(xp, x, wm, bias, k, stride, padding, dilation, out,
                                                           y_last, sl),
                    _chunks(N, per_item, conv_nhwc.CHUNK_BYTES), N * per_item, PARALLEL_MIN_BYTES)
         return xp.moveaxis(y_last, -1, 1)                         # (N, *out, O) viewed as (N, O, *out), channels-last
     wg = weight.reshape(G, O // G, -1)                            # (G, C_out/G, C_in/G*prod(k))
-    y = xp.empty((N, O, L), dtype=x.dtype)
+    y = _pool.empty(xp, (N, O, L), x.dtype)
 
     def work(sl):
         cols = _grouped_cols(x[sl], k, stride, padding, dilation, G, out)  # (b, G, C_in/G*prod(k), L)
@@ -213,7 +213,7 @@ def _conv_backward(x, weight, grad_out, weight_shape, stride, padding, dilation,
     if need_input and N > 0 and all(s == 1 for s in stride):
         geo = conv_shift.Geometry(spatial, k, padding, dilation)
         if geo.out == tuple(size_out) and conv_shift.input_grad_applies(xp, stride, k, geo):
-            gx_direct = xp.empty(input_shape, dtype=grad_out.dtype)
+            gx_direct = _pool.empty(xp, input_shape, grad_out.dtype)
             map_chunks(xp, lambda sl: conv_shift.input_grad_chunk(xp, grad_out, weight, G, geo, gx_direct, sl),
                        _chunks(N, per_item), N * per_item, PARALLEL_MIN_BYTES)
             if bias is not None:
@@ -225,7 +225,7 @@ def _conv_backward(x, weight, grad_out, weight_shape, stride, padding, dilation,
         return _conv_backward_nhwc(xp, x, weight, grad_out, weight_shape, input_shape, stride, padding,
                                    dilation, need_input, need_weight, bias, per_item, gx_direct)
     gy = grad_out.reshape(N, G, O // G, L)                        # (N, C_out, *S_out) -> (N, G, O/G, L)
-    gx = xp.empty(input_shape, dtype=grad_out.dtype) if need_input else None
+    gx = _pool.empty(xp, input_shape, grad_out.dtype) if need_input else None
     if need_input:
         wgT = weight.reshape(G, O // G, -1).transpose(0, 2, 1)    # (G, O/G, K/G) -> (G, K/G, O/G)
 
@@ -255,8 +255,8 @@ def _conv_backward_nhwc(xp, x, weight, grad_out, weight_shape, input_shape, stri
     N, k = input_shape[0], tuple(weight_shape[2:])
     gx = None
     if need_input:                                                # the layout of x (channels-last or not)
-        gx = (xp.moveaxis(xp.empty((N,) + tuple(input_shape[2:]) + (input_shape[1],), dtype=grad_out.dtype), -1, 1)
-              if x is not None and is_channels_last(x) else xp.empty(input_shape, dtype=grad_out.dtype))
+        gx = (_pool.empty_like(x) if x is not None and x.dtype == grad_out.dtype
+              else _pool.empty(xp, input_shape, grad_out.dtype))
     wm = conv_nhwc.weight_matrix(weight) if need_input else None  # (T·C, O)
 
     def work(sl):

@@ -10,6 +10,7 @@ import numpy as np
 from .._backend import array_module, is_floating
 from ..autograd import Function
 from ..tensor import Tensor
+from . import _pool
 from ._parallel import even_slices, map_chunks_light as map_chunks
 from ._util import as_tensor_pair, raw, unbroadcast
 
@@ -25,7 +26,7 @@ class Add(Function):
             return a + b
         # same shape and dtype (residual connections): split over the batch on the worker pool
         xp = array_module(a)
-        out = xp.empty_like(a)                                     # keeps a channels-last layout
+        out = _pool.empty_like(a)                                  # keeps a channels-last layout
         map_chunks(xp, lambda sl: xp.add(a[sl], b[sl], out=out[sl]), even_slices(a.shape[0]), out.nbytes,
                    PARALLEL_MIN_BYTES)
         return out

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from .._backend import array_module
 from ..autograd import Function
+from . import _pool
 from ._parallel import even_slices, map_chunks_light as map_chunks
 from ._util import is_channels_last
 
@@ -206,7 +207,7 @@ class Normalize(Function):
             self.weight, self.wshape, self.bshape = weight, weight.shape, bias.shape
             scale = self.inv_std * weight
             shift = bias - mean * scale
-        y = xp.empty(x.shape, dtype=xp.result_type(x, scale, shift))
+        y = _pool.empty(xp, x.shape, xp.result_type(x, scale, shift))
         scale, shift = _sample_rows(x, scale, shift)
 
         def work(sl):
@@ -235,7 +236,7 @@ class Normalize(Function):
         gb = _sum_to(s_g, self.bshape) if need_b else None
         gx = None
         if need_x:
-            gx = xp.empty(g.shape, dtype=g.dtype)
+            gx = _pool.empty(xp, g.shape, g.dtype)
             if self.batch_stats:
                 M = g.size // max(1, s_g.size)
                 k = (c * inv_std * inv_std * s_gd / M).astype(g.dtype, copy=False)
