@@ -190,3 +190,20 @@ def test_pool_recycles_only_unreferenced_buffers():
     held = _pool.held_bytes()
     _pool.clear()
     assert _pool.held_bytes() < held
+
+
+def test_pad_and_strided_slice_keep_the_layout():
+    """ResNet's option-A shortcut, x[:, :, ::2, ::2] padded with zero channels, on channels-last x."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((4, 6, 8, 8))
+    xo = cn.Tensor(_last(x), requires_grad=True)
+    sub = xo[:, :, ::2, ::2]
+    out = F.pad(sub, (0, 0, 0, 0, 3, 3))
+    assert is_channels_last(out.data)
+    expect = np.pad(x[:, :, ::2, ::2], ((0, 0), (3, 3), (0, 0), (0, 0)))
+    np.testing.assert_array_equal(out.data, expect)
+    g = rng.standard_normal(out.shape)
+    out.backward(cn.Tensor(_last(g)))
+    gx = np.zeros_like(x)
+    gx[:, :, ::2, ::2] = g[:, 3:9]
+    np.testing.assert_array_equal(xo.grad.data, gx)

@@ -26,6 +26,15 @@ def is_channels_last(a):
     return a.shape[0] == 1 or st[0] == expect
 
 
+def channels_minor(a):
+    """Whether ``a`` (N, C, *S) has the channel axis as its fastest-varying one (channels-last,
+    possibly strided, e.g. a ``[..., ::2, ::2]`` view of a channels-last array): ops that build
+    a new array from it should lay that out channels-last too."""
+    if getattr(a, "ndim", 0) < 3 or a.shape[1] == 1 or a.strides[1] != a.itemsize:
+        return False
+    return all(n == 1 or s > a.itemsize for i, (n, s) in enumerate(zip(a.shape, a.strides)) if i != 1)
+
+
 def raw(x):
     """The array behind a Tensor (or the value itself)."""
     return x.data if isinstance(x, Tensor) else x

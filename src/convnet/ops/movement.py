@@ -6,7 +6,7 @@ import numbers
 from .._backend import array_module
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import as_tensor, normalize_dim, raw, raw_index
+from ._util import as_tensor, channels_minor, normalize_dim, raw, raw_index
 
 
 class Reshape(Function):
@@ -41,16 +41,24 @@ class Expand(Function):
         return unbroadcast(g, self.shape)
 
 
+def _full(xp, shape, value, dtype, channels_last):
+    """``xp.full(shape, value)``, laid out channels-last when asked (``shape`` is (N, C, *S))."""
+    if not channels_last:
+        return xp.full(shape, value, dtype=dtype)
+    last = xp.full((shape[0],) + tuple(shape[2:]) + (shape[1],), value, dtype=dtype)
+    return xp.moveaxis(last, -1, 1)                               # (N, *S, C) viewed as (N, C, *S)
+
+
 class GetItem(Function):
     """Basic and advanced indexing; the gradient scatters back (adding at repeated indices)."""
 
     def forward(self, a, idx=None):
-        self.shape, self.dtype, self.idx = a.shape, a.dtype, idx
+        self.shape, self.dtype, self.idx, self.last = a.shape, a.dtype, idx, channels_minor(a)
         return a[idx]
 
     def backward(self, g):
         xp = array_module(g)
-        out = xp.zeros(self.shape, dtype=g.dtype)
+        out = _full(xp, self.shape, 0, g.dtype, self.last)        # in the input's layout
         if _is_basic(self.idx):  # slices never repeat an element: plain assignment
             out[self.idx] = g
         else:
@@ -85,14 +93,19 @@ class Pad(Function):
         xp = array_module(a)
         self.shape = a.shape
         grow = tuple((max(b, 0), max(e, 0)) for b, e in pads)
-        out = xp.pad(a, grow, mode="constant", constant_values=value) if any(map(any, grow)) else a
+        out = a
+        if any(map(any, grow)):  # the input's layout (channels-last stays so)
+            out = _full(xp, tuple(n + b + e for n, (b, e) in zip(a.shape, grow)), value, a.dtype,
+                        channels_minor(a))
+            out[tuple(slice(b, b + n) for n, (b, _) in zip(a.shape, grow))] = a
         crop = tuple(slice(-min(b, 0), out.shape[i] + min(e, 0)) for i, (b, e) in enumerate(pads))
         self.grow, self.crop = grow, crop
         return out[crop]
 
     def backward(self, g):  # slice the padded border away (zeros where it was cropped)
         xp = array_module(g)
-        full = xp.zeros(tuple(s + b + e for s, (b, e) in zip(self.shape, self.grow)), dtype=g.dtype)
+        full = _full(xp, tuple(s + b + e for s, (b, e) in zip(self.shape, self.grow)), 0, g.dtype,
+                     channels_minor(g))
         full[self.crop] = g
         sl = tuple(slice(b, b + s) for s, (b, _) in zip(self.shape, self.grow))
         return full[sl]
