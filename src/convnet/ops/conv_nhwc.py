@@ -30,10 +30,10 @@ import math
 from ._scratch import scratch
 
 # Bytes of channels-last columns per chunk. Larger than L2 on purpose: every chunk costs Python
-# work that needs the GIL, and two workers each waking for it per NumPy call serialise; with
-# reused scratch buffers (no page faults) 16 MB measured best (2 threads, ResNet-20 layers,
-# fwd+bwd ms: 4 MB 343, 8 MB 289, 16 MB 266-279, 32 MB 296, 64 MB 460).
-CHUNK_BYTES = 16 << 20
+# work that needs the GIL, and two workers each waking for it per NumPy call serialise. With
+# reused scratch buffers (no page faults), ResNet-20 train step, 2 threads, median ms:
+# 4 MB 534, 8 MB 499, 16 MB 628 (16 MB wins on a layer alone, loses in the whole step).
+CHUNK_BYTES = 8 << 20
 # Fewest input channels (a run of C floats per tap; with 1-3 channels, e.g. an RGB stem, the
 # runs are too short and per-image im2col wins 2x; LeNet-5's 6->16 C3 lost 1.7x in its input
 # gradient's scatter) and output channels (GEMM width) for which the channels-last kernels win.
