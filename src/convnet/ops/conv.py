@@ -16,10 +16,13 @@ swapped. Weight layouts are PyTorch's: conv ``(C_out, C_in/groups, *k)``, transp
 
 Kernel choice (all give the same result to float rounding; each has a forced-on test grid):
 
-* stride 1, >= 64 channels per group, >= 512 positions per image: the forward (and the input
-  gradient, a flipped-kernel forward) runs as shifted GEMMs without im2col (:mod:`.conv_shift`);
 * one group, >= 16 input and output channels, >= 512 GEMM rows: channels-last columns, one GEMM per batch
-  chunk (:mod:`.conv_nhwc`), which beats per-image GEMMs on small images 1.3-2x;
+  chunk (:mod:`.conv_nhwc`), which beats per-image GEMMs on small images 1.3-2x; its output is
+  channels-last (PyTorch's ``channels_last``), which the next layers keep;
+* stride 1, >= 64 channels per group (grouped convs), >= 512 positions per image: the forward
+  (and the input gradient, a flipped-kernel forward) runs as shifted GEMMs without im2col
+  (:mod:`.conv_shift`). It ties with the channels-last kernel on one thread and scales worse on
+  two (64->64 on 64x32x32: 36 vs 31 ms), so that one goes first;
 * otherwise (groups, RGB stems, few channels): the per-image im2col + GEMM kernels below.
 
 Speed: chunks are sized so a chunk's columns stay in cache between the im2col copy and the
@@ -132,12 +135,6 @@ def conv_forward(x, weight, bias, stride, padding, dilation, groups):
                 for n, kk, s, p, d in zip(x.shape[2:], k, stride, padding, dilation))
     L = math.prod(out)
     per_item = C * math.prod(k) * L * x.itemsize
-    if conv_shift.applies(xp, x.dtype, x.shape[2:], k, stride, padding, dilation, C, O, G):
-        y = _pool.empty(xp, (N, O) + out, x.dtype)
-        geo, taps = conv_shift.Geometry(x.shape[2:], k, padding, dilation), conv_shift.tap_weights(weight, G)
-        map_chunks(xp, lambda sl: conv_shift.forward_chunk(xp, x, taps, bias, geo, y, sl),
-                   _image_chunks(N), N * per_item, PARALLEL_MIN_BYTES)
-        return y
     if conv_nhwc.applies(xp, C, O, G, N * L):
         y_last = _pool.empty(xp, (N,) + out + (O,), x.dtype)
         wm = conv_nhwc.weight_matrix(weight)                      # (T·C, O)
@@ -145,6 +142,12 @@ def conv_forward(x, weight, bias, stride, padding, dilation, groups):
                                                           y_last, sl),
                    _chunks(N, per_item, conv_nhwc.CHUNK_BYTES), N * per_item, PARALLEL_MIN_BYTES)
         return xp.moveaxis(y_last, -1, 1)                         # (N, *out, O) viewed as (N, O, *out), channels-last
+    if conv_shift.applies(xp, x.dtype, x.shape[2:], k, stride, padding, dilation, C, O, G):
+        y = _pool.empty(xp, (N, O) + out, x.dtype)
+        geo, taps = conv_shift.Geometry(x.shape[2:], k, padding, dilation), conv_shift.tap_weights(weight, G)
+        map_chunks(xp, lambda sl: conv_shift.forward_chunk(xp, x, taps, bias, geo, y, sl),
+                   _image_chunks(N), N * per_item, PARALLEL_MIN_BYTES)
+        return y
     wg = weight.reshape(G, O // G, -1)                            # (G, C_out/G, C_in/G*prod(k))
     y = _pool.empty(xp, (N, O, L), x.dtype)
 
