@@ -207,3 +207,16 @@ def test_pad_and_strided_slice_keep_the_layout():
     gx = np.zeros_like(x)
     gx[:, :, ::2, ::2] = g[:, 3:9]
     np.testing.assert_array_equal(xo.grad.data, gx)
+
+
+def test_pool_stays_under_its_cap(monkeypatch):
+    from convnet.ops import _pool
+
+    monkeypatch.setattr(_pool, "MAX_BYTES", _pool.held_bytes() + 3 * _pool.MIN_BYTES)
+    n = _pool.MIN_BYTES // 4
+    a = [_pool.empty(np, (n + 16 * i,), np.float32) for i in range(3)]   # three sizes, all kept
+    held = _pool.held_bytes()
+    del a
+    b = _pool.empty(np, (n + 1000,), np.float32)                 # a fourth size: unused ones dropped first
+    assert _pool.held_bytes() <= _pool.MAX_BYTES
+    assert _pool.held_bytes() < held + b.nbytes

@@ -21,8 +21,10 @@ from ._util import is_channels_last
 
 # Smaller arrays come from malloc's own free lists already: no page faults to save.
 MIN_BYTES = 1 << 20
-# Most bytes the pool keeps; beyond it, new buffers are ordinary (freed when unused).
-MAX_BYTES = 4 << 30
+# Most bytes the pool keeps. A new buffer that would pass it first drops the unused ones (sizes
+# from an earlier batch size, say); if still over, it is an ordinary array, freed when unused.
+# The pool never holds more than the largest set of same-sized outputs alive at one time.
+MAX_BYTES = 2 << 30
 
 _lock = threading.Lock()
 _buffers = {}                                                     # nbytes -> [uint8 buffers]
@@ -71,6 +73,8 @@ def empty(xp, shape, dtype):
         bufs = _buffers.setdefault(nbytes, [])
         buf = _free(bufs)
         if buf is None:
+            if _held[0] + nbytes > MAX_BYTES:
+                _drop_unused()                                    # e.g. sizes of an earlier batch size
             buf = xp.empty(nbytes, dtype=xp.uint8)
             if _held[0] + nbytes <= MAX_BYTES:
                 bufs.append(buf)
@@ -88,13 +92,18 @@ def empty_like(a):
     return empty(xp, a.shape, a.dtype)
 
 
+def _drop_unused():
+    """Forget every kept buffer that nothing uses (caller holds ``_lock``)."""
+    for nbytes, bufs in list(_buffers.items()):
+        keep = [b for b, count in zip(bufs, _refcounts(bufs)) if count != _UNUSED]
+        _held[0] -= nbytes * (len(bufs) - len(keep))
+        _buffers[nbytes] = keep
+
+
 def clear():
     """Drop every buffer the pool keeps that nothing uses (the memory goes back to the system)."""
     with _lock:
-        for nbytes, bufs in list(_buffers.items()):
-            keep = [b for b, count in zip(bufs, _refcounts(bufs)) if count != _UNUSED]
-            _held[0] -= nbytes * (len(bufs) - len(keep))
-            _buffers[nbytes] = keep
+        _drop_unused()
 
 
 def held_bytes():
