@@ -75,25 +75,25 @@ def single_threaded_blas():
     return _blas_single_threaded()
 
 
+def _in_worker():
+    return threading.current_thread().name.startswith("convnet-conv")
+
+
 def map_chunks(xp, work, slices, total_bytes, min_bytes):
     """``[work(sl) for sl in slices]``, in order; on NumPy with enough work, run on the pool
-    with BLAS limited to one thread per worker. Workers write disjoint slices of the output."""
-    if (len(slices) < 2 or total_bytes < min_bytes or xp.__name__ != "numpy"
-            or num_threads() < 2 or threading.current_thread().name.startswith("convnet-conv")):
-        if (xp.__name__ != "numpy" or total_bytes < INLINE_PIN_BYTES or num_threads() < 2
-                or threading.current_thread().name.startswith("convnet-conv")):
+    with BLAS limited to one thread per worker (each worker takes a run of consecutive slices,
+    the calling thread the first). Workers write disjoint slices of the output."""
+    numpy, threads = xp.__name__ == "numpy", num_threads()
+    if len(slices) < 2 or total_bytes < min_bytes or not numpy or threads < 2 or _in_worker():
+        if not numpy or total_bytes < INLINE_PIN_BYTES or threads < 2 or _in_worker():
             return [work(sl) for sl in slices]
         with single_threaded_blas():                              # see INLINE_PIN_BYTES
             return [work(sl) for sl in slices]
     pool = _executor()
-    if _pool["blas"] is None:  # pragma: no cover
-        return [work(sl) for sl in slices]
-    groups = even_slices(len(slices))                             # one run of consecutive chunks per worker
-    def run(g):
-        return [work(sl) for sl in slices[g]]
-    with _blas_single_threaded():
-        futures = [pool.submit(run, g) for g in groups[1:]]
-        first = run(groups[0])                                    # the calling thread works too
+    runs = [slices[r] for r in even_slices(len(slices))]          # one run of consecutive slices per worker
+    with single_threaded_blas():
+        futures = [pool.submit(lambda run=run: [work(sl) for sl in run]) for run in runs[1:]]
+        first = [work(sl) for sl in runs[0]]
         return first + [r for f in futures for r in f.result()]
 
 
@@ -111,8 +111,7 @@ def even_slices(n, parts=None):
 def map_chunks_light(xp, work, slices, total_bytes, min_bytes):
     """:func:`map_chunks` for kernels that make no BLAS calls (ufuncs, einsum sums): BLAS keeps its
     setting, and the calling thread runs the first slice itself while the pool runs the others."""
-    if (len(slices) < 2 or total_bytes < min_bytes or xp.__name__ != "numpy"
-            or num_threads() < 2 or threading.current_thread().name.startswith("convnet-conv")):
+    if len(slices) < 2 or total_bytes < min_bytes or xp.__name__ != "numpy" or num_threads() < 2 or _in_worker():
         return [work(sl) for sl in slices]
     pool = _executor()
     futures = [pool.submit(work, sl) for sl in slices[1:]]

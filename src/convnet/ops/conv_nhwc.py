@@ -59,10 +59,10 @@ def _zero_borders(xp, buf, padding):
                 buf[(slice(None),) * axis + (slice(lo, hi),)] = 0
 
 
-def _channels_last_padded(xp, x, padding, name="xpad"):
+def _channels_last_padded(xp, x, padding):
     """(b, C, *S) -> zero-padded channels-last copy (b, *S_pad, C), in per-thread scratch."""
     shape = (x.shape[0],) + tuple(n + b + a for n, (b, a) in zip(x.shape[2:], padding)) + (x.shape[1],)
-    out = scratch(xp, name, shape, x.dtype)
+    out = scratch(xp, "xpad", shape, x.dtype)
     _zero_borders(xp, out, padding)
     inner = (slice(None),) + tuple(slice(b, b + n) for n, (b, _) in zip(x.shape[2:], padding))
     out[inner] = xp.moveaxis(x, 1, -1)                             # (b, C, *S) -> (b, *S, C)
@@ -89,8 +89,8 @@ def _channels_last_grad(xp, grad_out, sl):
     rows = xp.moveaxis(g, 1, -1)                                    # (b, O, *out) -> (b, *out, O)
     if rows.flags.c_contiguous:                                     # channels-last already: no copy
         return rows.reshape(-1, g.shape[1])                         # (b, *out, O) -> (b·L, O)
-    buf = scratch(xp, "gy", (g.shape[0],) + g.shape[2:] + (g.shape[1],), g.dtype)
-    buf[...] = xp.moveaxis(g, 1, -1)                                # (b, O, *out) -> (b, *out, O)
+    buf = scratch(xp, "gy", rows.shape, g.dtype)
+    buf[...] = rows
     return buf.reshape(-1, g.shape[1])                              # (b, *out, O) -> (b·L, O)
 
 
