@@ -16,6 +16,20 @@ pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning
 TF = torch.nn.functional
 
 
+def _count_images(monkeypatch, name):
+    """Wrap ``conv_shift.<name>`` (whose last argument is the batch slice) to record how many
+    images each call processed; returns that list."""
+    calls = []
+    real = getattr(conv_shift, name)
+
+    def counting(*args):
+        calls.append(args[-1].stop - args[-1].start)
+        return real(*args)
+
+    monkeypatch.setattr(conv_shift, name, counting)
+    return calls
+
+
 @pytest.fixture
 def shifted(monkeypatch):
     """Force the shifted kernels on any stride-1 conv and count the images they processed."""
@@ -23,15 +37,7 @@ def shifted(monkeypatch):
     monkeypatch.setattr(conv_shift, "MIN_POSITIONS", 1)
     monkeypatch.setattr(conv_shift, "MAX_WASTE", float("inf"))
     monkeypatch.setattr(conv_ops.conv_nhwc, "MIN_CHANNELS", 10 ** 9)   # the channels-last kernel goes first
-    calls = []
-    real = conv_shift.forward_chunk
-
-    def counting(xp, x, taps, bias, geo, y, sl):
-        calls.append(sl.stop - sl.start)
-        return real(xp, x, taps, bias, geo, y, sl)
-
-    monkeypatch.setattr(conv_shift, "forward_chunk", counting)
-    return calls
+    return _count_images(monkeypatch, "forward_chunk")
 
 
 def _data(rng, dtype, *shapes):
@@ -153,15 +159,7 @@ def flat_gx(monkeypatch):
     """Route every stride-1 input gradient through ``conv_shift.input_grad_chunk``."""
     monkeypatch.setattr(conv_shift, "MAX_WASTE_GRAD", float("inf"))
     monkeypatch.setattr(conv_ops, "_input_grad_as_conv", lambda *a: False)
-    calls = []
-    real = conv_shift.input_grad_chunk
-
-    def counting(xp, grad_out, weight, groups, geo, gx, sl):
-        calls.append(sl.stop - sl.start)
-        return real(xp, grad_out, weight, groups, geo, gx, sl)
-
-    monkeypatch.setattr(conv_shift, "input_grad_chunk", counting)
-    return calls
+    return _count_images(monkeypatch, "input_grad_chunk")
 
 
 @pytest.mark.parametrize("fn,xs,ws,kw", CASES)

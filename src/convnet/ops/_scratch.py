@@ -29,9 +29,4 @@ def scratch(xp, name, shape, dtype):
     return buf[:n].reshape(shape)                                 # (n,) -> shape
 
 
-def clear():
-    """Drop this thread's scratch buffers."""
-    _local.store = {}
-
-
-__all__ = ["scratch", "clear"]
+__all__ = ["scratch"]
