@@ -17,6 +17,19 @@ _state = threading.local()
 _Tensor = None  # convnet.tensor.Tensor, bound lazily by Function.apply
 
 
+def _add(a, b):
+    return a + b
+
+
+_accumulate = [_add]  # how the engine sums two gradients of one array; the ops layer sets a faster one
+
+
+def set_gradient_accumulator(fn):
+    """Let ``fn(a, b) -> a + b`` (a new array, never in place) sum the gradients that reach one
+    array from several uses (the ops layer registers one that reuses memory and threads)."""
+    _accumulate[0] = fn
+
+
 def is_grad_enabled() -> bool:
     return getattr(_state, "grad_enabled", True)
 
@@ -177,7 +190,7 @@ def backward(root, grad=None, retain_graph=False):
                 if node.grad is None:
                     node.grad = Tensor._wrap(g, False)
                 else:
-                    node.grad = Tensor._wrap(node.grad.data + g, False)
+                    node.grad = Tensor._wrap(_accumulate[0](node.grad.data, g), False)
             continue
         ctx = node
         if ctx.__dict__.get("_released"):  # already consumed by an earlier backward()
@@ -207,7 +220,7 @@ def backward(root, grad=None, retain_graph=False):
                     f"{type(ctx).__name__}.backward returned a gradient of shape {pg.shape} "
                     f"for an input of shape {shape}")
             prev = grads.get(id(parent))
-            grads[id(parent)] = pg if prev is None else prev + pg
+            grads[id(parent)] = pg if prev is None else _accumulate[0](prev, pg)
         if not retain_graph:
             ctx._release()
         node = ctx = in_grads = pg = prev = g = parent = None  # free this step's arrays now

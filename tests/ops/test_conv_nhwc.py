@@ -50,6 +50,9 @@ CASES = [  # (fn, x shape, weight shape, kwargs), one group each
     ("conv2d", (2, 2, 6, 5), (3, 2, 3, 3), dict(padding=(2, 0))),               # gx not a flipped conv
     ("conv1d", (2, 3, 9), (4, 3, 3), dict(padding=2, dilation=2, stride=2)),
     ("conv3d", (2, 2, 4, 5, 3), (3, 2, 2, 3, 2), dict(padding=(1, 1, 0), stride=(1, 2, 1))),
+    # row-shifted GEMMs (stride 1 along the first axis) with dilation there, strides after it
+    ("conv2d", (2, 3, 9, 8), (4, 3, 3, 2), dict(dilation=(2, 1), padding=(2, 1), stride=(1, 2))),
+    ("conv3d", (1, 2, 6, 4, 5), (3, 2, 3, 2, 2), dict(dilation=(2, 1, 2), padding=(2, 0, 1))),
 ]
 
 
@@ -115,3 +118,22 @@ def _check_conv2d_f32(rng, xs, ws, kw):
 ])
 def test_nhwc_path_is_chosen_only_where_it_pays(c, o, groups, rows, expected):
     assert conv_nhwc.applies(np, c, o, groups, rows) is expected
+
+
+@pytest.mark.parametrize("kernel,stride,folds", [((3, 3), (1, 1), True), ((3, 3), (1, 2), True),
+                                                 ((3, 3), (2, 1), False), ((1, 3), (1, 1), False),
+                                                 ((3,), (1,), False), ((2, 3, 2), (1, 2, 1), True)])
+def test_row_fold_choice(kernel, stride, folds):
+    """Row-shifted GEMMs need stride 1 and a kernel taller than 1 along the first axis, and a second axis."""
+    assert conv_nhwc._folds_rows(kernel, stride) is folds
+
+
+def test_row_columns_are_the_full_columns_shifted(rng):
+    """Kernel row i's block of the row columns equals the full columns' taps of that row."""
+    xpad = rng.standard_normal((2, 7, 6, 3)).astype(np.float32)   # (b, *S_pad, C)
+    k, s, d = (3, 2), (1, 2), (2, 1)
+    out = (7 - d[0] * (k[0] - 1), (6 - d[1] * (k[1] - 1) - 1) // s[1] + 1)
+    full = conv_nhwc._columns(np, xpad, k, s, d, out).reshape(2, out[0] * out[1], k[0], k[1] * 3).copy()
+    rows = conv_nhwc._row_columns(np, xpad, k, s, d, out)
+    for i in range(k[0]):
+        np.testing.assert_array_equal(conv_nhwc._row_block(rows, i, d, out), full[:, :, i])

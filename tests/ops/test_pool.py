@@ -26,6 +26,8 @@ MAX2D = [
     ((2, 3, 9, 7), 2, None, 0, 1, False),            # non-divisible: trailing row/col unused
     ((2, 3, 9, 7), 2, None, 0, 1, True),             # ceil_mode partial last windows
     ((1, 2, 9, 9), 3, 2, 1, 1, False),               # ResNet stem
+    ((2, 3, 9, 9), 3, 2, 0, 1, False),               # overlapping, unpadded (gradient summed in place)
+    ((2, 3, 9, 8), (1, 2), 3, 0, 1, False),          # unpadded, rows between windows get no gradient
     ((1, 2, 10, 10), 3, 2, 1, 1, True),              # ceil_mode with padding
     ((1, 2, 7, 9), (3, 2), (2, 1), (1, 0), 1, False),
     ((1, 2, 9, 10), 3, 1, 1, 2, False),              # dilation

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend import array_module, is_floating
-from ..autograd import Function
+from ..autograd import Function, set_gradient_accumulator
 from ..tensor import Tensor
 from . import _pool
 from ._parallel import even_slices, map_chunks_light as map_chunks
@@ -19,17 +19,26 @@ from ._util import as_tensor_pair, raw, unbroadcast
 PARALLEL_MIN_BYTES = 1 << 20
 
 
+def add_arrays(a, b):
+    """``a + b``. Large arrays of one shape and dtype (residual connections, gradients summed by
+    the autograd engine) are added over the batch on the worker pool into recycled memory,
+    in ``a``'s layout (channels-last stays channels-last)."""
+    if a.nbytes < PARALLEL_MIN_BYTES or a.shape != b.shape or a.dtype != b.dtype or a.ndim == 0:
+        return a + b
+    xp = array_module(a)
+    out = _pool.empty_like(a)
+    map_chunks(xp, lambda sl: xp.add(a[sl], b[sl], out=out[sl]), even_slices(a.shape[0]), out.nbytes,
+               PARALLEL_MIN_BYTES)
+    return out
+
+
+set_gradient_accumulator(add_arrays)
+
+
 class Add(Function):
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
-        if a.nbytes < PARALLEL_MIN_BYTES or a.shape != b.shape or a.dtype != b.dtype or a.ndim == 0:
-            return a + b
-        # same shape and dtype (residual connections): split over the batch on the worker pool
-        xp = array_module(a)
-        out = _pool.empty_like(a)                                  # keeps a channels-last layout
-        map_chunks(xp, lambda sl: xp.add(a[sl], b[sl], out=out[sl]), even_slices(a.shape[0]), out.nbytes,
-                   PARALLEL_MIN_BYTES)
-        return out
+        return add_arrays(a, b)
 
     def backward(self, g):  # d(a+b) = da + db
         sa, sb = self.shapes

@@ -19,6 +19,7 @@ import math
 from .._backend import array_module
 from ..autograd import Function
 from ..shapes import adaptive_bounds, pool_output_size
+from . import _pool
 from ._parallel import map_chunks, num_threads
 from ..tensor import Tensor
 
@@ -63,13 +64,14 @@ class _Window:
         """Index of the unpadded input inside the padded array."""
         return (slice(None),) + tuple(slice(a, a + n) for n, (a, _) in zip(self.n, self.pads))
 
-    def scatter(self, contrib, like):
+    def scatter(self, contrib, like, out=None):
         """Padded-input gradient from per-offset window gradients: ``gpad[o*d + i*s] += part_o[i]``.
 
         ``contrib(code, offset, out)`` gives offset ``o``'s (B, *out) part (written into ``out`` when
         given). Offsets with the same residue ``o*d mod s`` land on the same strided lattice
         ``gpad[r::s]`` (shifted by ``q = o*d // s``), so they are summed there with contiguous
         shifted adds and each lattice is written once; a lone unshifted offset writes directly.
+        ``out``: an unpadded pool's (B, *n) gradient array to write into (no padded copy).
         """
         xp = array_module(like)
         B = like.shape[0]
@@ -79,7 +81,12 @@ class _Window:
             r = tuple(o * d % s for o, d, s in zip(off, self.d, self.s))
             groups.setdefault(r, []).append((c, off))
         covered = len(groups) == math.prod(self.s)  # every lattice is written: no zero fill needed
-        gpad = (xp.empty if covered else xp.zeros)((B,) + padded, like.dtype)
+        if out is not None and not self.padded:
+            gpad = out
+            if not covered:
+                gpad.fill(0)
+        else:
+            gpad = (xp.empty if covered else xp.zeros)((B,) + padded, like.dtype)
         for r, members in groups.items():
             lattice = gpad[(slice(None),) + tuple(slice(ri, None, s) for ri, s in zip(r, self.s))]  # (B, *L)
             shifts = [tuple(o * d // s for o, d, s in zip(off, self.d, self.s)) for _, off in members]
@@ -202,7 +209,7 @@ class MaxPoolNd(Function):
         if self.code is None and not xp.isnan(self.out).any() and not (self.out == fill).any():
             # winners by equality; a tie goes to the first winner in scan order (as PyTorch's
             # scan does), tracked with a "claimed" mask over the offsets in scan order
-            gx = xp.empty((g.shape[0],) + w.n, g.dtype)  # (B, *n)
+            gx = _pool.empty(xp, (g.shape[0],) + w.n, g.dtype)  # (B, *n)
 
             def work(sl):  # a batch chunk of the routing and scatter
                 won, claimed, gs = [], None, g[sl]
@@ -214,8 +221,9 @@ class MaxPoolNd(Function):
                         xp.greater(m, claimed, out=m)  # m and not claimed
                         claimed |= m
                     won.append(m)
-                gpad = w.scatter(lambda c, off, out: xp.multiply(won[c], gs, out=out), gs)
-                gx[sl] = gpad[w.inner()]
+                gpad = w.scatter(lambda c, off, out: xp.multiply(won[c], gs, out=out), gs, out=gx[sl])
+                if w.padded:
+                    gx[sl] = gpad[w.inner()]
             map_chunks(xp, work, _batch_slices(g.shape[0], self.xpad.nbytes), self.xpad.nbytes,
                        PARALLEL_MIN_BYTES)
             return gx.reshape(self.shape)
