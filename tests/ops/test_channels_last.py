@@ -220,3 +220,45 @@ def test_pool_stays_under_its_cap(monkeypatch):
     b = _pool.empty(np, (n + 1000,), np.float32)                 # a fourth size: unused ones dropped first
     assert _pool.held_bytes() <= _pool.MAX_BYTES
     assert _pool.held_bytes() < held + b.nbytes
+
+
+@pytest.mark.parametrize("shape", [(4, 6, 5, 16), (3, 7, 3), (2, 3, 3, 2000), (1, 1, 1, 5), (64, 9, 8)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_wide_per_channel_sums(shape, dtype):
+    """The folded-row sums over all axes but the last equal float64 sums (odd row counts, C wider
+    than a folded row, one row)."""
+    from convnet.ops.norm import sum_over
+    rng = np.random.default_rng(5)
+    a, b = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
+    axes = tuple(range(len(shape) - 1))
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    want = a.astype(np.float64).sum(axis=axes, keepdims=True)
+    np.testing.assert_allclose(sum_over(a, axes), want, rtol=tol, atol=tol * np.sqrt(a.size))
+    want = (a.astype(np.float64) * b).sum(axis=axes, keepdims=True)
+    np.testing.assert_allclose(sum_over(a, axes, b), want, rtol=tol, atol=tol * np.sqrt(a.size))
+
+
+def test_engine_sums_large_gradients_into_fresh_memory(monkeypatch):
+    """A large channels-last activation used twice gets the sum of both gradients, in a new array
+    that aliases neither branch's gradient, in the layout of the first, from the ops layer's accumulator."""
+    from convnet import autograd
+    calls = []
+    real = autograd._accumulate[0]
+
+    def spy(a, b):
+        out = real(a, b)
+        calls.append((a, b, out))
+        return out
+    monkeypatch.setattr(autograd, "_accumulate", [spy])
+    rng = np.random.default_rng(6)
+    x0 = rng.standard_normal((16, 16, 32, 32)).astype(np.float32)  # 1 MB: a pooled, parallel add
+    x = cn.tensor(_last(x0), requires_grad=True)
+    h = F.relu(x)                                                  # channels-last, used twice below
+    y = h * 2.0 + F.relu(h)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.where(x0 > 0, 3.0, 0.0))
+    big = [(a, b, out) for a, b, out in calls if out.nbytes >= (1 << 20)]
+    assert big, "the two gradients of h were not summed by the accumulator"
+    for a, b, out in big:
+        assert not np.shares_memory(out, a) and not np.shares_memory(out, b)
+        assert is_channels_last(out) == is_channels_last(a)         # the first gradient's layout
