@@ -30,6 +30,19 @@ def set_gradient_accumulator(fn):
     _accumulate[0] = fn
 
 
+def _copy(g, dtype):
+    return g.astype(dtype, copy=True)
+
+
+_keep = [_copy]  # how a leaf takes its gradient (never sharing memory with anything else)
+
+
+def set_gradient_keeper(fn):
+    """Let ``fn(g, dtype)`` give the array a leaf's ``.grad`` holds: ``g`` itself only when nothing
+    else refers to its memory, else a ``dtype`` copy (the ops layer knows its recycled buffers)."""
+    _keep[0] = fn
+
+
 def is_grad_enabled() -> bool:
     return getattr(_state, "grad_enabled", True)
 
@@ -186,7 +199,7 @@ def backward(root, grad=None, retain_graph=False):
                 if r is not None:
                     g = r.data if isinstance(r, Tensor) else r
             if node.is_leaf and node.requires_grad:
-                g = g.astype(node.data.dtype, copy=True)
+                g = _keep[0](g, node.data.dtype)
                 if node.grad is None:
                     node.grad = Tensor._wrap(g, False)
                 else:

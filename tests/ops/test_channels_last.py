@@ -262,3 +262,53 @@ def test_engine_sums_large_gradients_into_fresh_memory(monkeypatch):
     for a, b, out in big:
         assert not np.shares_memory(out, a) and not np.shares_memory(out, b)
         assert is_channels_last(out) == is_channels_last(a)         # the first gradient's layout
+
+
+def test_leaf_keeps_a_gradient_nothing_else_refers_to():
+    """keep_gradient returns g itself only when the caller's variable is its sole reference (and, for
+    a view, its memory's owner is referred to by that view alone, or that view and the pool)."""
+    from convnet.ops import _pool
+    a = np.ones(3, np.float32)
+    kept = _pool.keep_gradient(a, np.float32)
+    same = kept is a
+    assert same
+    del kept
+    b = np.ones(3, np.float32)
+    other = b                                                      # a second reference: copy
+    kept = _pool.keep_gradient(b, np.float32)
+    assert kept is not b and not np.shares_memory(kept, other)
+    owner = np.ones(6, np.float32)
+    v = owner[:3]                                                  # a view of memory someone else holds: copy
+    kept = _pool.keep_gradient(v, np.float32)
+    assert not np.shares_memory(kept, owner)
+    c = np.ones(3, np.float32)
+    kept = _pool.keep_gradient(c, np.float64)                      # another dtype: a converted copy
+    assert kept.dtype == np.float64 and not np.shares_memory(kept, c)
+    p = _pool.empty(np, (512, 1024), np.float32)                   # 2 MB: from the pool, a view of its buffer
+    kept = _pool.keep_gradient(p, np.float32)
+    same = kept is p
+    assert same
+    del p
+    q = _pool.empty(np, (512, 1024), np.float32)                   # the kept gradient still holds its buffer
+    assert not np.shares_memory(q, kept)
+
+
+def test_leaf_gradients_never_share_memory():
+    """Through the engine: two leaves fed one upstream gradient, a user-supplied gradient, and a
+    retained graph never end up sharing memory with anything."""
+    rng = np.random.default_rng(7)
+    a, b = (cn.tensor(rng.standard_normal((512, 600)).astype(np.float32), requires_grad=True) for _ in range(2))
+    (a + b).sum().backward()
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
+    g = np.ones((512, 600), np.float32)
+    c = cn.tensor(rng.standard_normal((512, 600)).astype(np.float32), requires_grad=True)
+    (c * 1.0).backward(cn.tensor(g))
+    assert not np.shares_memory(c.grad.numpy(), g)
+    x = cn.tensor(rng.standard_normal((16, 16, 32, 32)).astype(np.float32), requires_grad=True)
+    y = F.max_pool2d(x, 2)
+    up = np.ones(y.shape, np.float32)
+    y.backward(cn.tensor(up), retain_graph=True)
+    first = x.grad.numpy().copy()
+    x.grad = None
+    y.backward(cn.tensor(up))
+    np.testing.assert_array_equal(x.grad.numpy(), first)

@@ -63,6 +63,66 @@ def _free(bufs):
     return None
 
 
+def _counts(a):
+    """(references to ``a``, references to the array owning its memory or None) as seen from here."""
+    base = a.base
+    return sys.getrefcount(a), (None if base is None else sys.getrefcount(base))
+
+
+def _counts_via_caller(a):
+    """:func:`_counts` one call deep, as :func:`keep_gradient` sees its argument."""
+    return _counts(a)
+
+
+def _sole_counts():
+    """What :func:`_counts_via_caller` reports for an array that only its caller's one variable refers
+    to: (count, count of its memory's owner when only this view refers to it), measured once on
+    this interpreter; None (never keep) if one extra reference does not add exactly one."""
+    try:
+        import numpy as np
+        a = np.empty(1)
+        (alone, _), extra = _counts_via_caller(a), a
+        if _counts_via_caller(a)[0] != alone + 1:
+            return None
+        del extra
+        v = np.empty(2)[:1]                                      # its owner: referred to by v alone
+        _, owner = _counts_via_caller(v)
+        w = v[:]                                                 # a second view refers to the owner too
+        if _counts_via_caller(v)[1] != owner + 1:
+            return None
+        del w
+        return alone, owner
+    except Exception:  # pragma: no cover - e.g. an interpreter without sys.getrefcount
+        return None
+
+
+_SOLE = _sole_counts()
+
+
+def _pooled(owner):
+    """Whether ``owner`` is one of the pool's buffers (which the pool itself refers to once)."""
+    with _lock:
+        return any(b is owner for b in _buffers.get(owner.nbytes, ()))
+
+
+def keep_gradient(g, dtype):
+    """A leaf's new gradient: ``g`` itself when nothing but the caller refers to its memory (the
+    autograd engine's last use of it, as PyTorch steals the gradient), else a ``dtype`` copy.
+    A view of a pool buffer counts as sole when the pool's own reference is the only other one;
+    the pool does not hand the buffer out while the gradient refers to it."""
+    if _SOLE is None or type(g).__module__ != "numpy" or type(g).__name__ != "ndarray" or g.dtype != dtype:
+        return g.astype(dtype, copy=True)
+    count, owner_count = _counts(g)                               # called as _sole_counts calibrated it
+    if count == _SOLE[0]:
+        if g.base is None:
+            return g
+        owner = g.base
+        if type(owner) is type(g) and (owner_count == _SOLE[1]
+                                       or (owner_count == _SOLE[1] + 1 and _pooled(owner))):
+            return g
+    return g.astype(dtype, copy=True)
+
+
 def empty(xp, shape, dtype):
     """``xp.empty(shape, dtype)``, from recycled memory for large NumPy arrays."""
     dtype = xp.dtype(dtype)
@@ -111,4 +171,4 @@ def held_bytes():
     return _held[0]
 
 
-__all__ = ["empty", "empty_like", "clear", "held_bytes", "MIN_BYTES", "MAX_BYTES"]
+__all__ = ["empty", "empty_like", "keep_gradient", "clear", "held_bytes", "MIN_BYTES", "MAX_BYTES"]

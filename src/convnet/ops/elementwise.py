@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend import array_module, is_floating
-from ..autograd import Function, set_gradient_accumulator
+from ..autograd import Function, set_gradient_accumulator, set_gradient_keeper
 from ..tensor import Tensor
 from . import _pool
 from ._parallel import even_slices, map_chunks_light as map_chunks
@@ -33,6 +33,7 @@ def add_arrays(a, b):
 
 
 set_gradient_accumulator(add_arrays)
+set_gradient_keeper(_pool.keep_gradient)
 
 
 class Add(Function):
