@@ -312,3 +312,19 @@ def test_leaf_gradients_never_share_memory():
     x.grad = None
     y.backward(cn.tensor(up))
     np.testing.assert_array_equal(x.grad.numpy(), first)
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
+def test_global_average_pool_in_either_layout_matches_torch(layout):
+    rng = np.random.default_rng(8)
+    x0 = rng.standard_normal((3, 5, 4, 6)).astype(np.float32)
+    x = cn.Tensor(_last(x0) if layout == "channels_last" else x0, requires_grad=True)
+    assert is_channels_last(x.data) == (layout == "channels_last")
+    g0 = rng.standard_normal((3, 5, 1, 1)).astype(np.float32)
+    y = F.adaptive_avg_pool2d(x, 1)
+    y.backward(cn.tensor(g0))
+    xt = torch.tensor(x0, requires_grad=True)
+    yt = TF.adaptive_avg_pool2d(xt, 1)
+    yt.backward(torch.tensor(g0))
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-6, atol=1e-7)

@@ -21,6 +21,7 @@ from ..autograd import Function
 from ..shapes import adaptive_bounds, pool_output_size
 from . import _pool
 from ._parallel import map_chunks, num_threads
+from ._util import is_channels_last
 from ..tensor import Tensor
 
 
@@ -299,6 +300,13 @@ class AdaptiveAvgPoolNd(Function):
     def forward(self, x, output_size=()):
         nd = len(output_size)
         self.shape, self.sizes = x.shape, tuple(zip(x.shape[-nd:], output_size))
+        if all(o == 1 for o in output_size):  # global average pooling: one reduction, in x's layout
+            lead, ones = x.shape[:-nd], (1,) * nd
+            if is_channels_last(x) and x.ndim == nd + 2:
+                rows = array_module(x).moveaxis(x, 1, -1).reshape(x.shape[0], -1, x.shape[1])  # (N, *S, C) -> (N, L, C)
+                return rows.mean(axis=1).reshape(lead + ones)                # (N, C) -> (N, C, *1)
+            if x.flags.c_contiguous:
+                return x.reshape(lead + (-1,)).mean(axis=-1).reshape(lead + ones)  # (*lead, *S) -> (*lead, L)
         y = _flatten_lead(x, nd)  # (B, *n)
         for a, (n, o) in enumerate(self.sizes):
             y = _adaptive_avg_axis(y, a + 1, n, o, forward=True)
