@@ -205,3 +205,24 @@ def test_local_contrast_norm_flat_and_low_contrast(rng):
     x[..., 32:] *= 0.01  # right half: low contrast must not be blown up to unit variance
     y = F.local_contrast_norm(cn.tensor(x)).numpy()
     assert y[..., 4:-4, 40:-4].std() < 0.1 < y[..., 4:-4, 4:24].std()
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
+@pytest.mark.parametrize("offset", [0.0, 30.0])
+def test_batch_norm_training_gradient_with_a_large_mean(layout, offset, rng):
+    """float32 training batch norm on inputs whose mean is far from 0 relative to their spread
+    (the backward's per-channel shift form must not lose the small centred part)."""
+    shape = (32, 6, 12, 12)
+    x = (rng.standard_normal(shape) + offset).astype(np.float32)
+    w, b = _vec(rng, np.float32, 0.5, 1.5, 6), _vec(rng, np.float32, n=6)
+    up = rng.standard_normal(shape).astype(np.float32)
+    xo = cn.Tensor(np.moveaxis(np.ascontiguousarray(np.moveaxis(x, 1, -1)), -1, 1) if layout == "channels_last"
+                   else x.copy(), requires_grad=True)
+    wo, bo = cn.tensor(w, requires_grad=True), cn.tensor(b, requires_grad=True)
+    F.batch_norm(xo, None, None, wo, bo, training=True).backward(cn.tensor(up))
+    xt, wt, bt = (torch.tensor(a.astype(np.float64), requires_grad=True) for a in (x, w, b))
+    TF.batch_norm(xt, None, None, wt, bt, training=True).backward(torch.tensor(up.astype(np.float64)))
+    scale = np.abs(xt.grad.numpy()).max()
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), atol=2e-5 * scale, rtol=0)
+    np.testing.assert_allclose(wo.grad.numpy(), wt.grad.numpy(), rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(bo.grad.numpy(), bt.grad.numpy(), rtol=1e-4, atol=1e-3)
