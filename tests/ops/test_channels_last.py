@@ -180,7 +180,8 @@ def test_pool_recycles_only_unreferenced_buffers():
     address = view.base.__array_interface__["data"][0]
     del view
     c = _pool.empty(np, shape, np.float32)                       # now free: handed out again
-    assert c.__array_interface__["data"][0] == address
+    assert c.base.__array_interface__["data"][0] == address
+    assert b.ctypes.data % _pool.ALIGN == 0 and c.ctypes.data % _pool.ALIGN == 0  # cache-line aligned
     small = _pool.empty(np, (4,), np.float32)                    # small arrays bypass the pool
     assert small.base is None
     x = _last(np.zeros((4, 64, 32, 32), np.float32))

@@ -37,6 +37,7 @@ def shifted(monkeypatch):
     monkeypatch.setattr(conv_shift, "MIN_POSITIONS", 1)
     monkeypatch.setattr(conv_shift, "MAX_WASTE", float("inf"))
     monkeypatch.setattr(conv_ops.conv_nhwc, "MIN_CHANNELS", 10 ** 9)   # the channels-last kernel goes first
+    monkeypatch.setattr(conv_ops.conv_direct, "MIN_ROWS", 10 ** 18)    # and the C kernels before it
     return _count_images(monkeypatch, "forward_chunk")
 
 

@@ -21,6 +21,9 @@ from ._util import is_channels_last
 
 # Smaller arrays come from malloc's own free lists already: no page faults to save.
 MIN_BYTES = 1 << 20
+# Buffers start on this boundary (a cache line): the C conv kernels' vector loads and stores of
+# 16 floats then never straddle two lines (64->64 channels: 5.6 -> 4.2 ms forward, 1 thread).
+ALIGN = 64
 # Most bytes the pool keeps. A new buffer that would pass it first drops the unused ones (sizes
 # from an earlier batch size, say); if still over, it is an ordinary array, freed when unused.
 # The pool never holds more than the largest set of same-sized outputs alive at one time.
@@ -129,17 +132,19 @@ def empty(xp, shape, dtype):
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes < MIN_BYTES or xp.__name__ != "numpy" or _UNUSED is None:
         return xp.empty(shape, dtype=dtype)
+    size = nbytes + ALIGN                                         # room to start on a 64-byte boundary
     with _lock:
-        bufs = _buffers.setdefault(nbytes, [])
+        bufs = _buffers.setdefault(size, [])
         buf = _free(bufs)
         if buf is None:
-            if _held[0] + nbytes > MAX_BYTES:
+            if _held[0] + size > MAX_BYTES:
                 _drop_unused()                                    # e.g. sizes of an earlier batch size
-            buf = xp.empty(nbytes, dtype=xp.uint8)
-            if _held[0] + nbytes <= MAX_BYTES:
+            buf = xp.empty(size, dtype=xp.uint8)
+            if _held[0] + size <= MAX_BYTES:
                 bufs.append(buf)
-                _held[0] += nbytes
-        return buf.view(dtype).reshape(shape)                     # (nbytes,) uint8 -> shape
+                _held[0] += size
+        start = -buf.ctypes.data % ALIGN
+        return buf[start:start + nbytes].view(dtype).reshape(shape)  # (size,) uint8 -> shape, aligned
 
 
 def empty_like(a):

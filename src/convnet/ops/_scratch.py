@@ -25,8 +25,19 @@ def scratch(xp, name, shape, dtype):
     n = math.prod(shape)
     buf = store.get(key)
     if buf is None or buf.size < n:
-        buf = store[key] = xp.empty(max(n, 1), dtype=dtype)
+        buf = store[key] = _aligned(xp, max(n, 1), dtype)
     return buf[:n].reshape(shape)                                 # (n,) -> shape
+
+
+def _aligned(xp, n, dtype, align=64):
+    """A flat ``n``-element array starting on an ``align``-byte boundary (NumPy's own allocations
+    are only 16-byte aligned; vector kernels want whole cache lines). Other array modules: plain."""
+    if xp.__name__ != "numpy":
+        return xp.empty(n, dtype=dtype)
+    item = xp.dtype(dtype).itemsize
+    raw = xp.empty(n * item + align, dtype=xp.uint8)
+    start = -raw.ctypes.data % align
+    return raw[start:start + n * item].view(dtype)                # (bytes,) uint8 -> (n,) dtype
 
 
 __all__ = ["scratch"]

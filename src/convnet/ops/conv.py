@@ -42,7 +42,7 @@ import math
 from .._backend import array_module
 from ..autograd import Function
 from ..shapes import conv_output_size, conv_transpose_output_size
-from . import conv_nhwc, conv_shift
+from . import conv_direct, conv_nhwc, conv_shift
 from ._parallel import map_chunks, num_threads
 from . import _pool
 from .im2col import col2im_nd, im2col_nd
@@ -135,6 +135,14 @@ def conv_forward(x, weight, bias, stride, padding, dilation, groups):
                 for n, kk, s, p, d in zip(x.shape[2:], k, stride, padding, dilation))
     L = math.prod(out)
     per_item = C * math.prod(k) * L * x.itemsize
+    if conv_direct.applies(xp, x.dtype, weight.dtype, k, G, out, N, O):
+        y_last = _pool.empty(xp, (N,) + out + (O,), x.dtype)
+        wd = conv_direct.weight_tensor(weight)                    # (kh, kw, C, O)
+        per_pad = conv_direct.per_image_bytes(x.shape, padding)
+        map_chunks(xp, lambda sl: conv_direct.forward_chunk(xp, x, wd, bias, k, stride, padding, dilation, out,
+                                                            y_last, sl),
+                   _chunks(N, per_pad, conv_direct.CHUNK_BYTES), N * per_item, PARALLEL_MIN_BYTES)
+        return xp.moveaxis(y_last, -1, 1)                         # (N, *out, O) viewed as (N, O, *out), channels-last
     if conv_nhwc.applies(xp, C, O, G, N * L):
         y_last = _pool.empty(xp, (N,) + out + (O,), x.dtype)
         wm = conv_nhwc.weight_matrix(weight)                      # (T·C, O)
@@ -224,9 +232,11 @@ def _conv_backward(x, weight, grad_out, weight_shape, stride, padding, dilation,
             need_input = False
             if not need_weight:
                 return gx_direct, None
-    if N > 0 and conv_nhwc.applies(xp, C, O, G, N * L):
+    direct = (need_weight and N > 0 and x.dtype == grad_out.dtype
+              and conv_direct.applies(xp, x.dtype, grad_out.dtype, k, G, size_out, N, O))
+    if N > 0 and (direct or conv_nhwc.applies(xp, C, O, G, N * L)):
         return _conv_backward_nhwc(xp, x, weight, grad_out, weight_shape, input_shape, stride, padding,
-                                   dilation, need_input, need_weight, bias, per_item, gx_direct)
+                                   dilation, need_input, need_weight, bias, per_item, gx_direct, direct)
     gy = grad_out.reshape(N, G, O // G, L)                        # (N, C_out, *S_out) -> (N, G, O/G, L)
     gx = _pool.empty(xp, input_shape, grad_out.dtype) if need_input else None
     if need_input:
@@ -253,8 +263,9 @@ def _conv_backward(x, weight, grad_out, weight_shape, stride, padding, dilation,
 
 
 def _conv_backward_nhwc(xp, x, weight, grad_out, weight_shape, input_shape, stride, padding, dilation,
-                        need_input, need_weight, bias, per_item, gx_direct):
-    """:func:`_conv_backward` with channels-last columns (:mod:`.conv_nhwc`), one group."""
+                        need_input, need_weight, bias, per_item, gx_direct, direct=False):
+    """:func:`_conv_backward` with channels-last columns (:mod:`.conv_nhwc`), one group; ``direct``:
+    the weight gradient from the C kernel (:mod:`.conv_direct`) instead of columns."""
     N, k = input_shape[0], tuple(weight_shape[2:])
     gx = None
     if need_input:                                                # the layout of x (channels-last or not)
@@ -270,9 +281,13 @@ def _conv_backward_nhwc(xp, x, weight, grad_out, weight_shape, input_shape, stri
                 gx[sl] += bias.reshape((-1,) + (1,) * len(k))
         if not need_weight:
             return None
+        if direct:
+            return conv_direct.weight_grad_chunk(xp, x, grad_out, k, stride, padding, dilation, sl, gy)
         return conv_nhwc.weight_grad_chunk(xp, x, grad_out, k, stride, padding, dilation, sl, gy)
 
-    parts = map_chunks(xp, work, _chunks(N, per_item, conv_nhwc.CHUNK_BYTES), N * per_item, PARALLEL_MIN_BYTES)
+    chunks = (_chunks(N, conv_direct.per_image_bytes(input_shape, padding), conv_direct.CHUNK_BYTES)
+              if direct and not need_input else _chunks(N, per_item, conv_nhwc.CHUNK_BYTES))
+    parts = map_chunks(xp, work, chunks, N * per_item, PARALLEL_MIN_BYTES)
     gw = conv_nhwc.weight_from_matrix(_sum_in_order(parts), weight_shape) if need_weight else None
     return (gx_direct if gx is None else gx), gw
 
