@@ -234,7 +234,14 @@ def _conv_backward(x, weight, grad_out, weight_shape, stride, padding, dilation,
                 return gx_direct, None
     direct = (need_weight and N > 0 and x.dtype == grad_out.dtype
               and conv_direct.applies(xp, x.dtype, grad_out.dtype, k, G, size_out, N, O))
-    if N > 0 and (direct or conv_nhwc.applies(xp, C, O, G, N * L)):
+    nhwc = N > 0 and conv_nhwc.applies(xp, C, O, G, N * L)
+    if direct and need_input and not nhwc:  # few input channels (an RGB stem): columns per image for dx
+        gx, _ = _conv_backward(x, weight, grad_out, weight_shape, stride, padding, dilation, groups,
+                               need_input=True, need_weight=False, input_shape=input_shape, bias=bias)
+        _, gw = _conv_backward_nhwc(xp, x, weight, grad_out, weight_shape, input_shape, stride, padding,
+                                    dilation, False, True, None, per_item, None, direct)
+        return gx, gw
+    if direct or nhwc:
         return _conv_backward_nhwc(xp, x, weight, grad_out, weight_shape, input_shape, stride, padding,
                                    dilation, need_input, need_weight, bias, per_item, gx_direct, direct)
     gy = grad_out.reshape(N, G, O // G, L)                        # (N, C_out, *S_out) -> (N, G, O/G, L)
