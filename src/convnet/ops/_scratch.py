@@ -25,11 +25,11 @@ def scratch(xp, name, shape, dtype):
     n = math.prod(shape)
     buf = store.get(key)
     if buf is None or buf.size < n:
-        buf = store[key] = _aligned(xp, max(n, 1), dtype)
+        buf = store[key] = aligned_empty(xp, max(n, 1), dtype)
     return buf[:n].reshape(shape)                                 # (n,) -> shape
 
 
-def _aligned(xp, n, dtype, align=64):
+def aligned_empty(xp, n, dtype, align=64):
     """A flat ``n``-element array starting on an ``align``-byte boundary (NumPy's own allocations
     are only 16-byte aligned; vector kernels want whole cache lines). Other array modules: plain."""
     if xp.__name__ != "numpy":
@@ -40,4 +40,4 @@ def _aligned(xp, n, dtype, align=64):
     return raw[start:start + n * item].view(dtype)                # (bytes,) uint8 -> (n,) dtype
 
 
-__all__ = ["scratch"]
+__all__ = ["scratch", "aligned_empty"]

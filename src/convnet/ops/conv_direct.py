@@ -28,7 +28,7 @@ import threading
 
 import numpy as np
 
-from ._scratch import scratch
+from ._scratch import aligned_empty, scratch
 from .conv_nhwc import _channels_last_grad, _channels_last_padded
 
 # Bytes of padded channels-last input per batch chunk (a chunk's input stays in L2 while the
@@ -97,10 +97,7 @@ def per_image_bytes(x_shape, padding):
 def weight_tensor(weight):
     """(O, C, KH, KW) -> (KH, KW, C, O) contiguous float32 on a 64-byte boundary, the kernels' layout."""
     O, C, kh, kw = weight.shape
-    n = weight.size
-    raw = np.empty(4 * n + 64, np.uint8)
-    start = -raw.ctypes.data % 64
-    wd = raw[start:start + 4 * n].view(np.float32).reshape(kh, kw, C, O)
+    wd = aligned_empty(np, weight.size, np.float32).reshape(kh, kw, C, O)
     wd[...] = weight.transpose(2, 3, 1, 0)                             # (O, C, kh, kw) -> (kh, kw, C, O)
     return wd
 
