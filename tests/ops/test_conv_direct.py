@@ -107,8 +107,9 @@ def test_resnet_sized_layers_take_the_c_kernels(monkeypatch, rng):
 
 
 def test_switched_off_by_the_environment(monkeypatch, rng):
-    monkeypatch.setattr(conv_direct, "_state", {})
-    monkeypatch.setenv("CONVNET_DIRECT_CONV", "0")
+    from convnet.ops import _clib
+    monkeypatch.setattr(_clib, "_state", {})
+    monkeypatch.setenv("CONVNET_C_KERNELS", "0")
     assert not conv_direct.available()
     x, w = _data(rng, (8, 16, 16, 16), (32, 16, 3, 3))
     y = F.conv2d(cn.tensor(x), cn.tensor(w), padding=1)

@@ -16,30 +16,10 @@
    serve all three products. Slow reference: conv_ref.py; the NumPy kernels remain the fallback
    (no AVX-512, float64, groups, 1-D/3-D).
 
-   Build: a setuptools extension module (optional: without a C compiler NumPy does the work);
-   the module object itself is empty, ctypes calls the exported cc_* functions. Compiled for
-   plain x86-64, with AVX-512 code paths selected at run time by cc_supported(). */
+   Part of the optional extension convnet.ops._ckernels (_ckernels.c): without a C compiler, or
+   without AVX-512 at run time, NumPy does the work. */
 
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdint.h>
-#include <string.h>
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define CC_X86 1
-#include <immintrin.h>
-#define CC_TARGET __attribute__((target("avx512f,fma")))
-#endif
-
-/* 1 when the AVX-512 kernels can run on this CPU, else 0 (the caller then uses NumPy). */
-int cc_supported(void) {
-#ifdef CC_X86
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") ? 1 : 0;
-#else
-    return 0;
-#endif
-}
+#include "_ckernels.h"
 
 #ifdef CC_X86
 
@@ -52,10 +32,6 @@ static void channel_block(int64_t rem, int *ov, __mmask16 *mask) {
 }
 
 /* ---- forward: PB pixels x OV vectors of output channels ------------------------------------ */
-
-#define LOAD_LAST(MASKED, mask, ptr) ((MASKED) ? _mm512_maskz_loadu_ps((mask), (ptr)) : _mm512_loadu_ps(ptr))
-#define STORE_LAST(MASKED, mask, ptr, v) \
-    do { if (MASKED) _mm512_mask_storeu_ps((ptr), (mask), (v)); else _mm512_storeu_ps((ptr), (v)); } while (0)
 
 /* MASKED = 0: every vector full (the compiler folds the loads into the multiply-adds; a masked
    load in the inner loop measured 2x slower); 1: the last vector masked, for the channel tail. */
@@ -238,9 +214,3 @@ void cc_conv2d_weight_grad(const float *x, const float *gy, float *gw, int64_t n
                            const int64_t *geometry) { (void)x; (void)gy; (void)gw; (void)n0; (void)n1; (void)geometry; }
 
 #endif
-
-/* An empty module, so that setuptools builds, installs and names this file like any extension. */
-static struct PyModuleDef cc_module = {PyModuleDef_HEAD_INIT, "_cconv",
-                                       "Direct convolution kernels (called through ctypes).", -1, NULL};
-
-PyMODINIT_FUNC PyInit__cconv(void) { return PyModule_Create(&cc_module); }

@@ -14,20 +14,16 @@ this project's 2-core AVX-512 machine, 1 thread, batch 128, GFLOP/s direct vs co
 16->16 on 32x32 117 vs 54, 32->32 on 16x16 165 vs 81, 64->64 on 8x8 136 vs 93, 16->32 stride 2
 158 vs 58 (docs/performance.md). Outputs are channels-last, like :mod:`.conv_nhwc`'s.
 
-Used when the extension was built (it is optional: ``pip install`` skips it without a C
-compiler), the CPU has AVX-512, the arrays are float32 NumPy arrays and the conv is 2-D with
-one group; everything else keeps the NumPy kernels. ``CONVNET_DIRECT_CONV=0`` turns it off.
+Used when the C kernels are there (:mod:`._clib`: built by ``pip install`` where a C compiler
+is, AVX-512 at run time, not switched off with ``CONVNET_C_KERNELS=0``), the arrays are float32
+NumPy arrays and the conv is 2-D with one group; everything else keeps the NumPy kernels.
 The slow loop reference is :mod:`.conv_ref`.
 """
 from __future__ import annotations
 
-import ctypes
-import importlib.util
-import os
-import threading
-
 import numpy as np
 
+from ._clib import available, lib
 from ._scratch import aligned_empty, scratch
 from .conv_nhwc import _channels_last_grad, _channels_last_padded
 
@@ -42,39 +38,6 @@ MIN_ROWS = 512
 # Fewest output channels: a vector holds 16, and with fewer most of its lanes idle (LeNet-5's
 # C1, 1 -> 6 channels: forward 1.3 -> 2.2 ms, weight gradient 1.1 -> 2.3 ms, 2 threads).
 MIN_OUT_CHANNELS = 16
-
-_lock = threading.Lock()
-_state = {}
-
-
-def _load():
-    """The ctypes library with AVX-512 kernels, or None (not built, not x86-64, no AVX-512, or
-    switched off with ``CONVNET_DIRECT_CONV=0``)."""
-    with _lock:
-        if "lib" in _state:
-            return _state["lib"]
-        lib = None
-        if os.environ.get("CONVNET_DIRECT_CONV", "1") != "0":
-            try:
-                spec = importlib.util.find_spec(__package__ + "._cconv")
-                if spec is not None and spec.origin:
-                    cdll = ctypes.CDLL(spec.origin)
-                    if cdll.cc_supported() == 1:
-                        ptr, i64 = ctypes.c_void_p, ctypes.c_int64
-                        for fn in (cdll.cc_conv2d_forward, cdll.cc_conv2d_weight_grad):
-                            fn.argtypes = [ptr, ptr, ptr, i64, i64, ptr]
-                            fn.restype = None
-                        lib = cdll
-            except (OSError, AttributeError, ImportError, ValueError):
-                lib = None
-        _state["lib"] = lib
-        return lib
-
-
-def available():
-    """Whether the C kernels can run here."""
-    return _load() is not None
-
 
 def applies(xp, dtype, other_dtype, kernel, groups, out_size, batch, out_channels):
     """Whether the direct kernels serve this conv: float32 NumPy arrays (``dtype`` and ``other_dtype``:
@@ -114,7 +77,7 @@ def forward_chunk(xp, x, wd, bias, kernel, stride, padding, dilation, out, y_las
     xpad = _channels_last_padded(xp, x[sl], padding)                # (b, Hp, Wp, C) float32, contiguous
     y = y_last[sl]                                                  # (b, OH, OW, O), contiguous
     geo = _geometry(xpad, x.shape[1], wd.shape[3], kernel, stride, dilation, out)
-    _load().cc_conv2d_forward(xpad.ctypes.data, wd.ctypes.data, y.ctypes.data, 0, xpad.shape[0], geo.ctypes.data)
+    lib().cc_conv2d_forward(xpad.ctypes.data, wd.ctypes.data, y.ctypes.data, 0, xpad.shape[0], geo.ctypes.data)
     if bias is not None:
         y += bias
 
@@ -130,7 +93,7 @@ def weight_grad_chunk(xp, x, grad_out, kernel, stride, padding, dilation, sl, gy
         gy = np.ascontiguousarray(gy, dtype=np.float32)
     gw = np.empty((kernel[0] * kernel[1] * C, O), np.float32)      # (KH·KW·C, O)
     geo = _geometry(xpad, C, O, kernel, stride, dilation, out)
-    _load().cc_conv2d_weight_grad(xpad.ctypes.data, gy.ctypes.data, gw.ctypes.data, 0, xpad.shape[0],
+    lib().cc_conv2d_weight_grad(xpad.ctypes.data, gy.ctypes.data, gw.ctypes.data, 0, xpad.shape[0],
                                   geo.ctypes.data)
     return gw
 

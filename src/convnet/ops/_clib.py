@@ -1,0 +1,58 @@
+"""Loader of the optional C kernels (the extension ``convnet.ops._ckernels``: ``_cconv.c`` direct
+convolution, ``_cnorm.c`` channels-last batch norm), called through :mod:`ctypes`.
+
+The extension is built by ``pip install`` when a C compiler is there (it is optional), its code
+needs AVX-512 at run time, and ``CONVNET_C_KERNELS=0`` switches it off; in every other case
+:func:`lib` is None and the ops run their NumPy code. ctypes releases the GIL during a call, so
+the worker pool of :mod:`._parallel` runs the kernels on several batch chunks at once.
+"""
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import os
+import threading
+
+_lock = threading.Lock()
+_state = {}
+
+_P, _I = ctypes.c_void_p, ctypes.c_int64
+_SIGNATURES = {                                                   # name -> argument types (all return void)
+    "cc_conv2d_forward": [_P, _P, _P, _I, _I, _P],
+    "cc_conv2d_weight_grad": [_P, _P, _P, _I, _I, _P],
+    "cc_bn_moments": [_P, _I, _I, _P, _P, _P, _I],
+    "cc_bn_affine": [_P, _P, _I, _I, _P, _P],
+    "cc_bn_grad_sums": [_P, _P, _I, _I, _P, _P, _P],
+    "cc_bn_grad_input": [_P, _P, _P, _I, _I, _P, _P, _P, _P],
+}
+
+
+def lib():
+    """The loaded library with its functions typed, or None (not built, not x86-64 with AVX-512,
+    or switched off with ``CONVNET_C_KERNELS=0``)."""
+    with _lock:
+        if "lib" in _state:
+            return _state["lib"]
+        found = None
+        if os.environ.get("CONVNET_C_KERNELS", "1") != "0":
+            try:
+                spec = importlib.util.find_spec(__package__ + "._ckernels")
+                if spec is not None and spec.origin:
+                    cdll = ctypes.CDLL(spec.origin)
+                    if cdll.cc_supported() == 1:
+                        for name, argtypes in _SIGNATURES.items():
+                            fn = getattr(cdll, name)
+                            fn.argtypes, fn.restype = argtypes, None
+                        found = cdll
+            except (OSError, AttributeError, ImportError, ValueError):
+                found = None
+        _state["lib"] = found
+        return found
+
+
+def available():
+    """Whether the C kernels can run here."""
+    return lib() is not None
+
+
+__all__ = ["lib", "available"]
