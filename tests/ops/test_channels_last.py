@@ -329,3 +329,45 @@ def test_global_average_pool_in_either_layout_matches_torch(layout):
     yt.backward(torch.tensor(g0))
     np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.skipif(not __import__("convnet.ops._clib", fromlist=["available"]).available(),
+                    reason="C kernels not built or no AVX-512 on this CPU")
+@pytest.mark.parametrize("C", [3, 16, 20, 70])
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_c_kernels_match_torch(C, training, affine, monkeypatch):
+    """The C batch-norm kernels (channel counts off the 16-lane vectors too), forward, running
+    statistics and every gradient vs torch; blocks small enough that several run on the pool."""
+    from convnet.ops import norm
+    monkeypatch.setattr(norm, "BLOCK_BYTES", 4096)
+    monkeypatch.setattr(norm, "PARALLEL_MIN_BYTES", 0)
+    ran = []
+    for name in ("_c_moments", "_channel_vector"):
+        real = getattr(norm, name)
+        monkeypatch.setattr(norm, name, lambda *a, _r=real, _n=name: ran.append(_n) or _r(*a))
+    rng = np.random.default_rng(9)
+    shape = (6, C, 5, 7)
+    x = (rng.standard_normal(shape) * 1.5 + 0.5).astype(np.float32)
+    g = rng.standard_normal(shape).astype(np.float32)
+    w, b = rng.uniform(0.5, 1.5, C).astype(np.float32), rng.standard_normal(C).astype(np.float32)
+    rm, rv = rng.standard_normal(C).astype(np.float32), rng.uniform(0.5, 2, C).astype(np.float32)
+    xo = cn.Tensor(_last(x), requires_grad=True)
+    wo, bo = (cn.tensor(w, requires_grad=True), cn.tensor(b, requires_grad=True)) if affine else (None, None)
+    rmo, rvo = cn.tensor(rm.copy()), cn.tensor(rv.copy())
+    yo = F.batch_norm(xo, rmo, rvo, wo, bo, training=training)
+    yo.backward(cn.tensor(g))
+    xt = torch.tensor(x, requires_grad=True)
+    wt, bt = (torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)) if affine else (None, None)
+    rmt, rvt = torch.tensor(rm.copy()), torch.tensor(rv.copy())
+    yt = TF.batch_norm(xt, rmt, rvt, wt, bt, training=training)
+    yt.backward(torch.tensor(g))
+    tol = dict(rtol=2e-4, atol=2e-5)
+    np.testing.assert_allclose(yo.detach().numpy(), yt.detach().numpy(), **tol)
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), **tol)
+    np.testing.assert_allclose(rmo.numpy(), rmt.numpy(), **tol)
+    np.testing.assert_allclose(rvo.numpy(), rvt.numpy(), **tol)
+    if affine:
+        np.testing.assert_allclose(wo.grad.numpy(), wt.grad.numpy(), rtol=2e-4, atol=1e-4)
+        np.testing.assert_allclose(bo.grad.numpy(), bt.grad.numpy(), rtol=2e-4, atol=1e-4)
+    assert "_channel_vector" in ran and (("_c_moments" in ran) == training)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from .._backend import array_module
 from ..autograd import Function
-from . import _pool
+from . import _clib, _pool
 from ._parallel import even_slices, map_chunks_light as map_chunks
 from ._util import is_channels_last
 
@@ -110,13 +110,55 @@ def _to_last(a, ndim):
     return array_module(a).moveaxis(a, 1, -1)                     # (1, C, *1) -> (1, *1, C)
 
 
+def _c_rows(*arrays):
+    """Whether the C batch-norm kernels (``_cnorm.c``) serve these (N, *S, C) arrays: C kernels
+    built and usable, float32 NumPy arrays, C-contiguous (rows of C channels)."""
+    return _clib.available() and all(type(a).__name__ == "ndarray" and type(a).__module__ == "numpy"
+                                     and a.dtype.name == "float32" and a.flags.c_contiguous for a in arrays)
+
+
+def _channel_vector(a, C):
+    """A per-channel array broadcasting against (..., C) -> its (C,) float32 values, contiguous."""
+    xp = array_module(a)
+    return xp.ascontiguousarray(xp.broadcast_to(a, a.shape[:-1] + (C,)).reshape(-1, C)[0], dtype=xp.float32)
+
+
+def _c_moments(xl):
+    """Per-channel mean and biased variance of a contiguous float32 (N, *S, C) array with the C
+    kernels: a pass for the mean, a second for the squared deviations from it (float64 sums of
+    float32 runs), each over batch blocks on the worker pool. Returns (C,) float32 arrays."""
+    xp = array_module(xl)
+    C = xl.shape[-1]
+    M = xl.size // max(1, C)
+    lib = _clib.lib()
+
+    def block_sums(shift, want_sq):
+        def work(sl):
+            blk = xl[sl]
+            out = xp.zeros((2, C), xp.float64)                     # (sum of d, sum of d^2), d = x - shift
+            lib.cc_bn_moments(blk.ctypes.data, blk.size // C, C, shift.ctypes.data, out[0].ctypes.data,
+                              out[1].ctypes.data, want_sq)
+            return out
+        return _total(map_batch_blocks(work, xl))
+    mean = (block_sums(xp.zeros(C, xp.float32), 0)[0] / M).astype(xp.float32)
+    s = block_sums(mean, 1) / M                                    # E[x - mean], E[(x - mean)^2]
+    var = s[1] - s[0] * s[0]                                       # exact up to the rounding of mean
+    return (mean + s[0]).astype(xp.float32), xp.maximum(var, 0).astype(xp.float32)
+
+
 def batch_moments(x, axes):
     """Mean and biased variance of ``x`` over ``axes`` (which include the batch axis 0), keepdims
     shape: one pass for the mean, a second for the mean squared deviation from it. A
-    channels-last ``x`` is summed in its own layout (runs of C floats, no transposing copy)."""
+    channels-last ``x`` is summed in its own layout (runs of C floats, no transposing copy), by
+    the C kernels when they apply (:func:`_c_moments`)."""
     if _last_layout(x, axes):
         xp = array_module(x)
-        mean, var = batch_moments(xp.moveaxis(x, 1, -1), tuple(range(x.ndim - 1)))  # (N, *S, C) view
+        xl = xp.moveaxis(x, 1, -1)                                # (N, C, *S) -> (N, *S, C) view
+        if _c_rows(xl) and xl.size:
+            mean, var = _c_moments(xl)
+            keep = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+            return mean.reshape(keep), var.reshape(keep)          # (C,) -> keepdims (1, C, *1)
+        mean, var = batch_moments(xl, tuple(range(x.ndim - 1)))
         return xp.moveaxis(mean, -1, 1), xp.moveaxis(var, -1, 1)  # keepdims (1, *1, C) -> (1, C, *1)
     M = 1
     for a in axes:
@@ -239,13 +281,23 @@ class Normalize(Function):
             scale = self.inv_std * weight
             shift = bias - mean * scale
         y = _pool.empty(xp, x.shape, xp.result_type(x, scale, shift))
+        self.x, self.mean, self.xhat = x, mean, None
+        if self.last is not None and _c_rows(x, y):                # channels-last rows: one C pass per block
+            C = x.shape[-1]
+            sv, hv = _channel_vector(scale, C), _channel_vector(shift, C)
+            lib = _clib.lib()
+
+            def work_c(sl):
+                lib.cc_bn_affine(x[sl].ctypes.data, y[sl].ctypes.data, x[sl].size // C, C, sv.ctypes.data,
+                                 hv.ctypes.data)
+            map_batch_blocks(work_c, x)
+            return y
         scale, shift = _sample_rows(x, scale, shift)
 
         def work(sl):
             ys = xp.multiply(x[sl], scale, out=y[sl])
             ys += shift
         map_batch_blocks(work, x)
-        self.x, self.mean, self.xhat = x, mean, None
         return y
 
     def _backward_batch(self, xp, g):
@@ -256,18 +308,29 @@ class Normalize(Function):
         need_x = self.needs_input_grad[0]
         need_w, need_b = self.needs_input_grad[1:3] if w is not None else (False, False)
         c = inv_std if w is None else (w * inv_std).astype(g.dtype, copy=False)
-        (mean,) = _sample_rows(x, self.mean)
+        use_c = self.last is not None and _c_rows(x, g)             # channels-last rows: the C kernels
+        (mean,) = (self.mean,) if use_c else _sample_rows(x, self.mean)
         s_g = s_gd = None
         if need_w or need_b or (need_x and self.batch_stats):
-            def sums(sl):  # the block's sums of g and g (x - mean)
-                return sum_over(g[sl], axes), sum_over(g[sl], axes, x[sl] - mean)
-            parts = map_batch_blocks(sums, g)
-            s_g, s_gd = _total([p[0] for p in parts]), _total([p[1] for p in parts])  # keepdims shape
+            if use_c:
+                s_g, s_gd = self._c_grad_sums(xp, x, g, mean)
+            else:
+                def sums(sl):  # the block's sums of g and g (x - mean)
+                    return sum_over(g[sl], axes), sum_over(g[sl], axes, x[sl] - mean)
+                parts = map_batch_blocks(sums, g)
+                s_g, s_gd = _total([p[0] for p in parts]), _total([p[1] for p in parts])  # keepdims shape
         gw = _sum_to(s_gd * inv_std, self.wshape) if need_w else None
         gb = _sum_to(s_g, self.bshape) if need_b else None
         gx = None
         if need_x:
             gx = _pool.empty(xp, g.shape, g.dtype)
+            if use_c:
+                C = g.shape[-1]
+                M = g.size // max(1, C)
+                k = (c * inv_std * inv_std * s_gd / M) if self.batch_stats else xp.zeros(C, g.dtype)
+                cg = (c * s_g / M) if self.batch_stats else xp.zeros(C, g.dtype)
+                self._c_grad_input(x, g, gx, *(_channel_vector(a, C) for a in (mean, c, k, cg)))
+                return gx if w is None else (gx, gw, gb)
             if self.batch_stats:
                 M = g.size // max(1, s_g.size)
                 k = (c * inv_std * inv_std * s_gd / M).astype(g.dtype, copy=False)
@@ -289,6 +352,32 @@ class Normalize(Function):
         if w is None:
             return gx
         return gx, gw, gb
+
+    @staticmethod
+    def _c_grad_sums(xp, x, g, mean):
+        """Per-channel sums of g and of g (x - mean) over contiguous (N, *S, C) float32 rows, by
+        the C kernel over batch blocks; returned in keepdims shape (1, *1, C), g's dtype."""
+        C = g.shape[-1]
+        mv, lib = _channel_vector(mean, C), _clib.lib()
+
+        def work(sl):
+            out = xp.zeros((2, C), xp.float64)
+            lib.cc_bn_grad_sums(g[sl].ctypes.data, x[sl].ctypes.data, g[sl].size // C, C, mv.ctypes.data,
+                                out[0].ctypes.data, out[1].ctypes.data)
+            return out
+        tot = _total(map_batch_blocks(work, g)).astype(g.dtype)
+        keep = (1,) * (g.ndim - 1) + (C,)
+        return tot[0].reshape(keep), tot[1].reshape(keep)
+
+    @staticmethod
+    def _c_grad_input(x, g, gx, mean, c, k, cg):
+        """gx = c g - (k (x - mean) + cg) over contiguous (N, *S, C) float32 rows, by the C kernel."""
+        C, lib = g.shape[-1], _clib.lib()
+
+        def work(sl):
+            lib.cc_bn_grad_input(g[sl].ctypes.data, x[sl].ctypes.data, gx[sl].ctypes.data, g[sl].size // C, C,
+                                 mean.ctypes.data, c.ctypes.data, k.ctypes.data, cg.ctypes.data)
+        map_batch_blocks(work, g)
 
     def _backward_per_channel(self, xp, g):
         """The affine backward when ``weight`` is constant over ``axes``: the sums of g and g*xhat
