@@ -371,3 +371,28 @@ def test_batch_norm_c_kernels_match_torch(C, training, affine, monkeypatch):
         np.testing.assert_allclose(wo.grad.numpy(), wt.grad.numpy(), rtol=2e-4, atol=1e-4)
         np.testing.assert_allclose(bo.grad.numpy(), bt.grad.numpy(), rtol=2e-4, atol=1e-4)
     assert "_channel_vector" in ran and (("_c_moments" in ran) == training)
+
+
+@pytest.mark.skipif(not __import__("convnet.ops._clib", fromlist=["available"]).available(),
+                    reason="C kernels not built or no AVX-512 on this CPU")
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "mixed"])
+def test_relu_gradient_c_kernel(layout, monkeypatch):
+    """ReLU's gradient by the C kernel (both layouts; a mixed pair falls back to NumPy): g where the
+    output is > 0, zero elsewhere, also where the input was 0 or NaN and where g is inf."""
+    from convnet.ops import activation
+    monkeypatch.setattr(activation, "PARALLEL_MIN_BYTES", 0)
+    calls = []
+    real = activation._same_layout_rows
+    monkeypatch.setattr(activation, "_same_layout_rows", lambda *a: calls.append(real(*a)) or calls[-1])
+    rng = np.random.default_rng(10)
+    x0 = rng.standard_normal((5, 6, 7, 9)).astype(np.float32)     # 6*7*9 = 378 elements per image: a tail
+    x0[0, 0, 0, :3] = [0.0, np.nan, -0.0]
+    g0 = rng.standard_normal(x0.shape).astype(np.float32)
+    g0[1, 1, 1, 1] = np.inf
+    x = cn.Tensor(x0 if layout == "contiguous" else _last(x0), requires_grad=True)
+    y = F.relu(x)
+    y.backward(cn.Tensor(_last(g0) if layout == "channels_last" else g0))  # mixed: x channels-last, g not
+    want = np.where(x0 > 0, g0, 0.0)
+    np.testing.assert_array_equal(x.grad.numpy()[~np.isnan(x0)], want[~np.isnan(x0)])
+    assert x.grad.numpy()[0, 0, 0, 1] == 0 or layout == "mixed"
+    assert (calls[-1] is not None) == (layout != "mixed")

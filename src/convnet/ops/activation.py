@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from .._backend import array_module
 from ..autograd import Function
-from . import _pool
+from . import _clib, _pool
 from ._parallel import even_slices, map_chunks_light as map_chunks
-from ._util import check_float, normalize_dim
+from ._util import check_float, is_channels_last, normalize_dim
 
 
 # Below this many bytes, threads cost more than they save: elementwise ops run inline.
@@ -38,8 +38,28 @@ class ReLU(Function):
         if g.nbytes < PARALLEL_MIN_BYTES or g.ndim == 0:
             return g * (self.out > 0)
         gx = _pool.empty_like(self.out)                            # the layout of the forward's tensors
+        flat = _same_layout_rows(self.out, g, gx)
+        if flat is not None:                                       # one C pass per slice, no mask array
+            out, gf, gxf = flat
+            lib = _clib.lib()
+            _batch_map(xp, lambda sl: lib.cc_relu_backward(out[sl].ctypes.data, gf[sl].ctypes.data,
+                                                           gxf[sl].ctypes.data, out[sl].size), gxf)
+            return gx
         _batch_map(xp, lambda sl: xp.multiply(g[sl], self.out[sl] > 0, out=gx[sl]), gx)
         return gx
+
+
+def _same_layout_rows(*arrays):
+    """For the C kernels: float32 NumPy arrays of one shape, all C-contiguous or all channels-last,
+    as views that are C-contiguous per batch slice ((N, ...) or (N, *S, C)); else None."""
+    if not _clib.available() or any(type(a).__module__ != "numpy" or a.dtype.name != "float32" for a in arrays):
+        return None
+    if all(a.flags.c_contiguous for a in arrays):
+        return arrays
+    if all(is_channels_last(a) for a in arrays):
+        views = tuple(array_module(a).moveaxis(a, 1, -1) for a in arrays)  # (N, C, *S) -> (N, *S, C)
+        return views if all(v.flags.c_contiguous for v in views) else None
+    return None
 
 
 class LeakyReLU(Function):
