@@ -56,6 +56,7 @@ CASES = [  # (x shape, weight shape, kwargs)
     ((2, 8, 5, 40), (48, 8, 1, 3), dict(padding=(0, 1))),                   # rows of >= 32 pixels
     ((2, 4, 6, 7), (16, 4, 4, 2), dict(padding="same")),                    # asymmetric padding
     ((5, 16, 4, 4), (32, 16, 3, 3), dict(padding=1, stride=(2, 1))),         # 2x2 output rows: tiles of rows
+    ((2, 130, 5, 5), (130, 130, 3, 3), dict(padding=1)),                    # 64 + 64 + 2 outputs, 390-wide rows
 ]
 
 
@@ -115,3 +116,24 @@ def test_switched_off_by_the_environment(monkeypatch, rng):
     y = F.conv2d(cn.tensor(x), cn.tensor(w), padding=1)
     np.testing.assert_allclose(y.numpy(), TF.conv2d(torch.tensor(x), torch.tensor(w), padding=1).numpy(),
                                rtol=2e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("layout", ["channels_last", "strided"])
+def test_direct_conv_on_non_contiguous_inputs(layout, direct, rng):
+    """A channels-last input and a strided view (every other row) give the same numbers."""
+    x0, w = _data(rng, (3, 16, 14, 9), (32, 16, 3, 3))
+    x = (np.moveaxis(np.ascontiguousarray(np.moveaxis(x0, 1, -1)), -1, 1) if layout == "channels_last"
+         else x0[:, :, ::2])
+    xt = cn.Tensor(x, requires_grad=True)
+    wt = cn.tensor(w, requires_grad=True)
+    y = F.conv2d(xt, wt, padding=1)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(cn.tensor(g))
+    xr, wr = torch.tensor(np.ascontiguousarray(x), requires_grad=True), torch.tensor(w, requires_grad=True)
+    yr = TF.conv2d(xr, wr, padding=1)
+    yr.backward(torch.tensor(g))
+    tol = dict(rtol=2e-4, atol=2e-5)
+    np.testing.assert_allclose(y.detach().numpy(), yr.detach().numpy(), **tol)
+    np.testing.assert_allclose(xt.grad.numpy(), xr.grad.numpy(), **tol)
+    np.testing.assert_allclose(wt.grad.numpy(), wr.grad.numpy(), rtol=2e-4, atol=1e-4)
+    assert "forward_chunk" in direct and "weight_grad_chunk" in direct
