@@ -1,6 +1,6 @@
 """Loader of the optional C kernels (the extension ``convnet.ops._ckernels``: ``_cconv.c`` direct
-convolution, ``_cnorm.c`` channels-last batch norm, ``_cact.c`` ReLU's gradient), called through
-:mod:`ctypes`.
+convolution, ``_cnorm.c`` channels-last batch norm, ``_cact.c`` ReLU's gradient, ``_cpool.c`` max
+pooling), called through :mod:`ctypes`.
 
 The extension is built by ``pip install`` when a C compiler is there (it is optional), its code
 needs AVX-512 at run time, and ``CONVNET_C_KERNELS=0`` switches it off; in every other case
@@ -26,6 +26,10 @@ _SIGNATURES = {                                                   # name -> argu
     "cc_bn_grad_sums": [_P, _P, _I, _I, _P, _P, _P],
     "cc_bn_grad_input": [_P, _P, _P, _I, _I, _P, _P, _P, _P],
     "cc_relu_backward": [_P, _P, _P, _I],
+    "cc_maxpool2d_planes_forward": [_P, _P, _P, _I, _P],
+    "cc_maxpool2d_planes_backward": [_P, _P, _P, _I, _P],
+    "cc_maxpool2d_last_forward": [_P, _P, _P, _I, _I, _P],
+    "cc_maxpool2d_last_backward": [_P, _P, _P, _I, _I, _P],
 }
 
 

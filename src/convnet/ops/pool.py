@@ -19,7 +19,7 @@ import math
 from .._backend import array_module
 from ..autograd import Function
 from ..shapes import adaptive_bounds, pool_output_size
-from . import _pool
+from . import _clib, _pool
 from ._parallel import map_chunks, num_threads
 from ._util import is_channels_last
 from ..tensor import Tensor
@@ -179,6 +179,12 @@ class MaxPoolNd(Function):
         nd = len(kernel_size)
         self.shape, self.largest = x.shape, largest
         w = self.w = _window(x.shape[-nd:], kernel_size, stride, padding, dilation, ceil_mode)
+        self.c_pool = None
+        if largest and indices_out is None:
+            c_out = _c_maxpool2d_forward(x, w)
+            if c_out is not None:
+                out, self.c_pool = c_out
+                return out
         xpad = w.pad(_flatten_lead(x, nd), -math.inf if largest else math.inf)  # (B, *padded)
         self.code = None
         if indices_out is not None:  # the exact scan gives the arg-max codes as well
@@ -203,6 +209,8 @@ class MaxPoolNd(Function):
 
     def backward(self, grad_out):
         # dL/dx = dL/dy routed to the arg-max of each window only (zero elsewhere), summed over windows
+        if self.c_pool is not None:
+            return _c_maxpool2d_backward(grad_out, self.shape, self.w, *self.c_pool)
         xp = array_module(grad_out)
         w = self.w
         g = _flatten_lead(grad_out, len(w.k))  # (B, *out)
@@ -232,6 +240,81 @@ class MaxPoolNd(Function):
             _, self.code = _scan_argmax(w, self.xpad, self.largest)
         gpad = w.scatter(lambda c, off, out: xp.multiply(self.code == c, g, out=out), g)
         return gpad[w.inner()].reshape(self.shape)
+
+
+def _c_pool_layout(x, w):
+    """'planes' (C-contiguous, any leading axes) or 'last' (channels-last (N, C, H, W)) when the C
+    max-pool kernels (``_cpool.c``) serve ``x``: float32 NumPy, 2-D unpadded windows (no ceil-mode
+    overhang), dilation 1; else None."""
+    if (len(w.k) != 2 or w.padded or any(d != 1 for d in w.d) or type(x).__module__ != "numpy"
+            or x.dtype.name != "float32" or x.size == 0 or not _clib.available()):
+        return None
+    if x.flags.c_contiguous:
+        return "planes"
+    if x.ndim == 4 and is_channels_last(x):
+        return "last"
+    return None
+
+
+def _c_pool_geometry(xp, w):
+    return xp.array(w.n + w.out + tuple(w.k) + tuple(w.s), dtype=xp.int64)  # H, W, OH, OW, kh, kw, sh, sw
+
+
+def _c_maxpool2d_forward(x, w):
+    """Max pooling by the C kernels: (output in x's layout, (layout, winners' window offsets,
+    geometry)), or None where they do not apply. Batch slices run on the worker pool."""
+    layout = _c_pool_layout(x, w)
+    if layout is None:
+        return None
+    xp, lib = array_module(x), _clib.lib()
+    geo = _c_pool_geometry(xp, w)
+    if layout == "planes":
+        src = _flatten_lead(x, 2)                                            # (*lead, H, W) -> (B, H, W)
+        out = xp.empty(src.shape[:1] + w.out, x.dtype)
+        code = xp.empty(out.shape, xp.int32)
+
+        def work(sl):
+            lib.cc_maxpool2d_planes_forward(src[sl].ctypes.data, out[sl].ctypes.data, code[sl].ctypes.data,
+                                            out[sl].shape[0], geo.ctypes.data)
+        result = out.reshape(x.shape[:-2] + w.out)                           # (B, OH, OW) -> (*lead, OH, OW)
+    else:
+        src = xp.moveaxis(x, 1, -1)                                          # (N, C, H, W) -> (N, H, W, C) view
+        C = src.shape[-1]
+        out = xp.empty(src.shape[:1] + w.out + (C,), x.dtype)
+        code = xp.empty(out.shape, xp.int32)
+
+        def work(sl):
+            lib.cc_maxpool2d_last_forward(src[sl].ctypes.data, out[sl].ctypes.data, code[sl].ctypes.data,
+                                          out[sl].shape[0], C, geo.ctypes.data)
+        result = xp.moveaxis(out, -1, 1)                                     # (N, OH, OW, C) viewed as (N, C, OH, OW)
+    map_chunks(xp, work, _batch_slices(src.shape[0], src.nbytes), src.nbytes, PARALLEL_MIN_BYTES)
+    return result, (layout, code, geo)
+
+
+def _c_maxpool2d_backward(grad_out, shape, w, layout, code, geo):
+    """Each output's gradient added onto its window's winner (the forward's ``code``), by the C
+    kernels; the input gradient has the input's layout."""
+    xp, lib = array_module(grad_out), _clib.lib()
+    g = grad_out.astype(xp.float32, copy=False)
+    if layout == "planes":
+        gs = xp.ascontiguousarray(g.reshape(code.shape))                    # (*lead, OH, OW) -> (B, OH, OW)
+        gx = _pool.empty(xp, code.shape[:1] + w.n, xp.float32)
+
+        def work(sl):
+            lib.cc_maxpool2d_planes_backward(gs[sl].ctypes.data, code[sl].ctypes.data, gx[sl].ctypes.data,
+                                             gs[sl].shape[0], geo.ctypes.data)
+        result = gx.reshape(shape)                                           # (B, H, W) -> (*lead, H, W)
+    else:
+        gs = xp.ascontiguousarray(xp.moveaxis(g, 1, -1))                     # (N, C, OH, OW) -> (N, OH, OW, C)
+        C = gs.shape[-1]
+        gx = _pool.empty(xp, code.shape[:1] + w.n + (C,), xp.float32)
+
+        def work(sl):
+            lib.cc_maxpool2d_last_backward(gs[sl].ctypes.data, code[sl].ctypes.data, gx[sl].ctypes.data,
+                                           gs[sl].shape[0], C, geo.ctypes.data)
+        result = xp.moveaxis(gx, -1, 1)                                      # (N, H, W, C) viewed as (N, C, H, W)
+    map_chunks(xp, work, _batch_slices(gx.shape[0], gx.nbytes), gx.nbytes, PARALLEL_MIN_BYTES)
+    return result
 
 
 def _avg_divisor(w, count_include_pad, divisor_override, xp, dtype):
