@@ -41,6 +41,7 @@ def test_c_max_pool_matches_torch(shape, k, s, layout, values, ran, monkeypatch)
     if layout == "channels_last" and len(shape) != 4:
         pytest.skip("channels-last needs (N, C, H, W)")
     monkeypatch.setattr(pool, "PARALLEL_MIN_BYTES", 0)              # batch slices on the pool
+    monkeypatch.setattr(pool, "C_POOL_MIN_BYTES", 0)
     rng = np.random.default_rng(11)
     x0 = rng.standard_normal(shape).astype(np.float32)
     if values == "ties":
@@ -63,7 +64,9 @@ def test_c_max_pool_matches_torch(shape, k, s, layout, values, ran, monkeypatch)
     assert is_channels_last(x.grad.data) == (layout == "channels_last")
 
 
-def test_numpy_keeps_padded_dilated_and_float64_pools(ran):
+def test_numpy_keeps_padded_dilated_small_and_float64_pools(ran, monkeypatch):
+    F.max_pool2d(cn.tensor(np.ones((1, 6, 28, 28), np.float32)), 2)     # LeNet-5 at batch 1: too small
+    monkeypatch.setattr(pool, "C_POOL_MIN_BYTES", 0)
     x = cn.tensor(np.random.default_rng(12).standard_normal((2, 3, 8, 8)).astype(np.float32))
     F.max_pool2d(x, 3, 2, padding=1)
     F.max_pool2d(x, 2, 2, dilation=2)
