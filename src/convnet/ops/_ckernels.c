@@ -1,6 +1,7 @@
 /* The extension module convnet.ops._ckernels: an empty module (so that setuptools builds, installs
    and names the shared library like any extension) whose exported cc_* C functions the ops call
-   through ctypes (ops/_clib.py). The kernels: _cconv.c (direct convolution), _cnorm.c
+   through ctypes (ops/_clib.py). The kernels: _cconv.c (direct convolution), _cplanes.c (the same on
+   NCHW planes for few output channels), _cnorm.c
    (channels-last batch norm), _cact.c (ReLU's gradient), _cpool.c (max pooling). Compiled for plain x86-64, with AVX-512 code selected at run time. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

@@ -1,5 +1,6 @@
 """Loader of the optional C kernels (the extension ``convnet.ops._ckernels``: ``_cconv.c`` direct
-convolution, ``_cnorm.c`` channels-last batch norm, ``_cact.c`` ReLU's gradient, ``_cpool.c`` max
+convolution channels-last, ``_cplanes.c`` direct convolution on NCHW planes for few output
+channels, ``_cnorm.c`` channels-last batch norm, ``_cact.c`` ReLU's gradient, ``_cpool.c`` max
 pooling), called through :mod:`ctypes`.
 
 The extension is built by ``pip install`` when a C compiler is there (it is optional), its code
@@ -26,6 +27,8 @@ _SIGNATURES = {                                                   # name -> argu
     "cc_bn_grad_sums": [_P, _P, _I, _I, _P, _P, _P],
     "cc_bn_grad_input": [_P, _P, _P, _I, _I, _P, _P, _P, _P],
     "cc_relu_backward": [_P, _P, _P, _I],
+    "cc_conv2d_planes_forward": [_P, _P, _P, _I, _I, _P],
+    "cc_conv2d_planes_weight_grad": [_P, _P, _P, _I, _I, _P],
     "cc_maxpool2d_planes_forward": [_P, _P, _P, _I, _P],
     "cc_maxpool2d_planes_backward": [_P, _P, _P, _I, _P],
     "cc_maxpool2d_last_forward": [_P, _P, _P, _I, _I, _P],
