@@ -289,3 +289,24 @@ def test_empty_batch(rng):
     assert y.shape == tuple(TF.conv2d(torch.tensor(x), torch.tensor(w), padding=1).shape)
     y.sum().backward()
     assert wt.grad.shape == w.shape and not wt.grad.numpy().any()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("xs,ws", [((5, 16, 5, 5), (12, 16, 5, 5)), ((3, 2, 4), (6, 2, 4)), ((2, 3, 2, 3, 2), (4, 3, 2, 3, 2))])
+def test_kernel_as_large_as_the_input_is_a_matrix_product(xs, ws, dtype, rng, monkeypatch):
+    """LeNet-5's C5 case (one output position, no padding): forward and gradients vs torch, with
+    the matrix-product path checked to run; also on a channels-last input and an empty batch."""
+    from convnet.ops import conv as conv_ops
+    calls = []
+    real = conv_ops._is_matmul
+    monkeypatch.setattr(conv_ops, "_is_matmul", lambda *a: calls.append(real(*a)) or calls[-1])
+    fn = {3: "conv1d", 4: "conv2d", 5: "conv3d"}[len(xs)]
+    check_against_torch(getattr(F, fn), getattr(TF, fn), _data(rng, dtype, xs, ws, (ws[0],)))
+    assert calls and all(calls)
+    if len(xs) == 4:
+        x = rng.uniform(-1, 1, xs).astype(dtype)
+        xl = np.moveaxis(np.ascontiguousarray(np.moveaxis(x, 1, -1)), -1, 1)
+        w = rng.uniform(-1, 1, ws).astype(dtype)
+        np.testing.assert_allclose(F.conv2d(cn.Tensor(xl), cn.tensor(w)).numpy(),
+                                   TF.conv2d(torch.tensor(x), torch.tensor(w)).numpy(), rtol=2e-4, atol=2e-5)
+        assert F.conv2d(cn.tensor(x[:0]), cn.tensor(w)).shape == (0, ws[0], 1, 1)

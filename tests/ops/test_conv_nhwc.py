@@ -24,6 +24,8 @@ def nhwc(monkeypatch):
     monkeypatch.setattr(conv_nhwc, "MIN_ROWS", 1)
     monkeypatch.setattr(conv_ops.conv_shift, "MIN_CHANNELS", 10 ** 9)   # keep the shifted paths out
     monkeypatch.setattr(conv_ops.conv_direct, "MIN_ROWS", 10 ** 18)    # and the C kernels
+    monkeypatch.setattr(conv_ops.conv_planes, "MIN_ROWS", 10 ** 18)
+    monkeypatch.setattr(conv_ops, "_is_matmul", lambda *a: False)
     monkeypatch.setattr(conv_ops.conv_shift, "MAX_WASTE_GRAD", 0.0)
     ran = []
     for name in ("forward_chunk", "input_grad_chunk", "weight_grad_chunk"):

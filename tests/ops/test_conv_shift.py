@@ -38,6 +38,8 @@ def shifted(monkeypatch):
     monkeypatch.setattr(conv_shift, "MAX_WASTE", float("inf"))
     monkeypatch.setattr(conv_ops.conv_nhwc, "MIN_CHANNELS", 10 ** 9)   # the channels-last kernel goes first
     monkeypatch.setattr(conv_ops.conv_direct, "MIN_ROWS", 10 ** 18)    # and the C kernels before it
+    monkeypatch.setattr(conv_ops.conv_planes, "MIN_ROWS", 10 ** 18)
+    monkeypatch.setattr(conv_ops, "_is_matmul", lambda *a: False)       # and the one-position product
     return _count_images(monkeypatch, "forward_chunk")
 
 
@@ -160,6 +162,8 @@ def flat_gx(monkeypatch):
     """Route every stride-1 input gradient through ``conv_shift.input_grad_chunk``."""
     monkeypatch.setattr(conv_shift, "MAX_WASTE_GRAD", float("inf"))
     monkeypatch.setattr(conv_ops, "_input_grad_as_conv", lambda *a: False)
+    monkeypatch.setattr(conv_ops, "_input_grad_on_planes", lambda *a: False)
+    monkeypatch.setattr(conv_ops, "_is_matmul", lambda *a: False)
     return _count_images(monkeypatch, "input_grad_chunk")
 
 
