@@ -10,7 +10,10 @@
      weight grad   gw[o, c, p, q]  = sum_{n, i, j} x[n, c, i*sh + p*dh, j + q*dw] * gy[n, o, i, j]
 
    Stride 1 along the width (the row segment is contiguous); x is (N, C, Hp, Wp) padded, w / gw
-   are (O, C, KH, KW), y / gy (N, O, OH, OW), all C-contiguous. The input gradient of a stride-1
+   are (O, C, KH, KW), y / gy (N, O, OH, OW), all C-contiguous. The forward loads whole 16-float
+   row segments even at a row's end (a masked load in the inner loop costs 2x; the lanes past
+   the row only reach output lanes that are not stored), so x must be followed by >= 16 readable
+   floats (conv_planes.py allocates them). The input gradient of a stride-1
    conv is a forward conv of gy with the flipped kernel (conv.py). NumPy's per-image columns +
    GEMM stay the fallback; the slow reference is conv_ref.py.
    geometry: Hp, Wp, C, O, KH, KW, OH, OW, sh, dh, dw */
@@ -31,8 +34,7 @@ static CC_TARGET void NAME(const float *x, const float *w, float *y, int64_t C, 
             const float *xr = x + c * plane + p * dh * Wp;                                        \
             const float *wr = w + (c * KH + p) * KW;                                              \
             for (int64_t q = 0; q < KW; q++) {                                                    \
-                const __m512 xv = MASKED ? _mm512_maskz_loadu_ps(m, xr + q * dw)                  \
-                                         : _mm512_loadu_ps(xr + q * dw);                          \
+                const __m512 xv = _mm512_loadu_ps(xr + q * dw);  /* lanes past the row: unused */ \
                 for (int o = 0; o < OG; o++)                                                      \
                     acc[o] = _mm512_fmadd_ps(_mm512_set1_ps(wr[o * wo + q]), xv, acc[o]);         \
             }                                                                                     \

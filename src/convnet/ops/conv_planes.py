@@ -46,11 +46,20 @@ def per_image_bytes(x_shape, padding):
     return 4 * x_shape[1] * math.prod(s + b + a for s, (b, a) in zip(x_shape[2:], padding))
 
 
+# Readable floats after the padded input: the forward kernel loads whole 16-float row segments.
+SLACK = 16
+
+
 def _padded(x, padding):
-    """(b, C, H, W) -> zero-padded float32 copy (b, C, Hp, Wp) in per-thread scratch."""
+    """(b, C, H, W) -> zero-padded float32 copy (b, C, Hp, Wp) in per-thread scratch, followed by
+    ``SLACK`` zeroed floats."""
     (pt, pb), (pl, pr) = padding
     b, C, H, W = x.shape
-    out = scratch(np, "planes_pad", (b, C, H + pt + pb, W + pl + pr), np.float32)
+    shape = (b, C, H + pt + pb, W + pl + pr)
+    n = math.prod(shape)
+    flat = scratch(np, "planes_pad", (n + SLACK,), np.float32)
+    flat[n:] = 0
+    out = flat[:n].reshape(shape)                                     # (n,) -> (b, C, Hp, Wp)
     if pt or pb or pl or pr:
         out[:, :, :pt] = 0
         out[:, :, pt + H:] = 0
