@@ -4,7 +4,8 @@
    PyTorch's order (row by row) and takes an element when it is greater than the best so far or
    NaN, so ties keep the first maximum and a NaN wins (the last one); it stores the winner's
    offset inside the window (p * kw + q) per output. The backward adds each output's gradient
-   onto its winner (windows may overlap). NumPy needs a pass per window offset for each of these
+   onto its winner (windows may overlap; when they tile the input, kernel = stride, it writes
+   every element once instead: g at the winner, 0 elsewhere, and zeroes only the uncovered rim). NumPy needs a pass per window offset for each of these
    and a mask per offset; this is one pass. The NumPy code in pool.py stays the fallback.
 
      cc_maxpool2d_planes_*     x (B, H, W) planes (NCHW with N*C = B), scalar code
@@ -54,7 +55,17 @@ CC_TARGET void cc_maxpool2d_planes_backward(const float *g, const int32_t *code,
     const int64_t kh = geometry[4], kw = geometry[5], sh = geometry[6], sw = geometry[7];
     const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     const __m512i step = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)sw));
-    memset(gx, 0, (size_t)(B * H * W) * sizeof(float));
+    const int tiles = kh == sh && kw == sw;   /* windows tile the input: write every element once */
+    if (tiles) {                              /* zero only what no window covers */
+        for (int64_t b = 0; b < B; b++) {
+            float *gb = gx + b * H * W;
+            for (int64_t r = 0; r < OH * sh; r++)
+                if (OW * sw < W) memset(gb + r * W + OW * sw, 0, (size_t)(W - OW * sw) * sizeof(float));
+            if (OH * sh < H) memset(gb + OH * sh * W, 0, (size_t)((H - OH * sh) * W) * sizeof(float));
+        }
+    } else {
+        memset(gx, 0, (size_t)(B * H * W) * sizeof(float));
+    }
     for (int64_t b = 0; b < B; b++) {
         float *gb = gx + b * H * W;
         for (int64_t i = 0; i < OH; i++) {
@@ -66,6 +77,11 @@ CC_TARGET void cc_maxpool2d_planes_backward(const float *g, const int32_t *code,
                 for (int64_t p = 0; p < kh; p++) {
                     for (int64_t q = 0; q < kw; q++) {
                         const __mmask16 hit = _mm512_mask_cmpeq_epi32_mask(m, c, _mm512_set1_epi32((int)(p * kw + q)));
+                        if (tiles) {                  /* g at the winner, 0 elsewhere in the window */
+                            _mm512_mask_i32scatter_ps(gb + (i * sh + p) * W + j0 * sw + q, m, step,
+                                                      _mm512_maskz_mov_ps(hit, gv), 4);
+                            continue;
+                        }
                         if (!hit) continue;
                         /* distinct lanes hit distinct columns, so a gather-add-scatter is exact */
                         float *dst = gb + (i * sh + p) * W + j0 * sw + q;
@@ -113,7 +129,17 @@ CC_TARGET void cc_maxpool2d_last_backward(const float *g, const int32_t *code, f
                                           const int64_t *geometry) {
     const int64_t H = geometry[0], W = geometry[1], OH = geometry[2], OW = geometry[3];
     const int64_t kh = geometry[4], kw = geometry[5], sh = geometry[6], sw = geometry[7];
-    memset(gx, 0, (size_t)(N * H * W * C) * sizeof(float));
+    const int tiles = kh == sh && kw == sw;   /* windows tile the input: write every element once */
+    if (tiles) {                              /* zero only what no window covers */
+        for (int64_t n = 0; n < N; n++) {
+            float *gn = gx + n * H * W * C;
+            for (int64_t r = 0; r < OH * sh; r++)
+                if (OW * sw < W) memset(gn + (r * W + OW * sw) * C, 0, (size_t)((W - OW * sw) * C) * sizeof(float));
+            if (OH * sh < H) memset(gn + OH * sh * W * C, 0, (size_t)((H - OH * sh) * W * C) * sizeof(float));
+        }
+    } else {
+        memset(gx, 0, (size_t)(N * H * W * C) * sizeof(float));
+    }
     for (int64_t n = 0; n < N; n++) {
         for (int64_t i = 0; i < OH; i++) {
             for (int64_t j = 0; j < OW; j++) {
@@ -126,6 +152,10 @@ CC_TARGET void cc_maxpool2d_last_backward(const float *g, const int32_t *code, f
                     for (int64_t p = 0; p < kh; p++) {
                         for (int64_t q = 0; q < kw; q++) {
                             const __mmask16 hit = _mm512_mask_cmpeq_epi32_mask(m, c, _mm512_set1_epi32((int)(p * kw + q)));
+                            if (tiles) {              /* g at the winner, 0 elsewhere in the window */
+                                _mm512_mask_storeu_ps(w0 + (p * W + q) * C + c0, m, _mm512_maskz_mov_ps(hit, gv));
+                                continue;
+                            }
                             if (!hit) continue;
                             float *dst = w0 + (p * W + q) * C + c0;
                             _mm512_mask_storeu_ps(dst, hit, _mm512_add_ps(_mm512_maskz_loadu_ps(hit, dst), gv));
