@@ -57,6 +57,10 @@ CASES = [  # (x shape, weight shape, kwargs)
     ((2, 4, 6, 7), (16, 4, 4, 2), dict(padding="same")),                    # asymmetric padding
     ((5, 16, 4, 4), (32, 16, 3, 3), dict(padding=1, stride=(2, 1))),         # 2x2 output rows: tiles of rows
     ((2, 130, 5, 5), (130, 130, 3, 3), dict(padding=1)),                    # 64 + 64 + 2 outputs, 390-wide rows
+    ((2, 6, 14, 14), (16, 6, 5, 5), {}),                                     # LeNet-5's C3: rows of 10, 16 + 14 wide
+    ((2, 2, 16, 32), (16, 2, 5, 5), {}),                                     # rows of 16 + 12, 10 wide
+    ((2, 4, 16, 16), (16, 4, 3, 3), {}),                                     # rows of 14, 12 wide
+    ((2, 3, 18, 18), (32, 3, 2, 2), {}),                                     # 2 vectors: rows of 8 + 8 + 1, 6 wide
 ]
 
 

@@ -67,22 +67,25 @@ typedef void (*fwd_fn)(const float *, int64_t, const float *, int64_t, int64_t, 
                        int64_t, int64_t, float *, __mmask16);
 
 #define FWD_FAMILY(M)                                                                               \
-    FWD_KERNEL(fwd1_16_##M, 1, 16, M) FWD_KERNEL(fwd1_8_##M, 1, 8, M) FWD_KERNEL(fwd1_4_##M, 1, 4, M)   \
-    FWD_KERNEL(fwd1_2_##M, 1, 2, M) FWD_KERNEL(fwd1_1_##M, 1, 1, M)                                     \
-    FWD_KERNEL(fwd2_8_##M, 2, 8, M) FWD_KERNEL(fwd2_4_##M, 2, 4, M) FWD_KERNEL(fwd2_2_##M, 2, 2, M)     \
-    FWD_KERNEL(fwd2_1_##M, 2, 1, M)                                                                     \
-    FWD_KERNEL(fwd4_6_##M, 4, 6, M) FWD_KERNEL(fwd4_4_##M, 4, 4, M) FWD_KERNEL(fwd4_2_##M, 4, 2, M)     \
+    FWD_KERNEL(fwd1_16_##M, 1, 16, M) FWD_KERNEL(fwd1_14_##M, 1, 14, M) FWD_KERNEL(fwd1_12_##M, 1, 12, M) \
+    FWD_KERNEL(fwd1_10_##M, 1, 10, M) FWD_KERNEL(fwd1_8_##M, 1, 8, M) FWD_KERNEL(fwd1_6_##M, 1, 6, M)     \
+    FWD_KERNEL(fwd1_4_##M, 1, 4, M) FWD_KERNEL(fwd1_2_##M, 1, 2, M) FWD_KERNEL(fwd1_1_##M, 1, 1, M)       \
+    FWD_KERNEL(fwd2_8_##M, 2, 8, M) FWD_KERNEL(fwd2_6_##M, 2, 6, M) FWD_KERNEL(fwd2_4_##M, 2, 4, M)       \
+    FWD_KERNEL(fwd2_2_##M, 2, 2, M) FWD_KERNEL(fwd2_1_##M, 2, 1, M)                                       \
+    FWD_KERNEL(fwd4_6_##M, 4, 6, M) FWD_KERNEL(fwd4_4_##M, 4, 4, M) FWD_KERNEL(fwd4_2_##M, 4, 2, M)       \
     FWD_KERNEL(fwd4_1_##M, 4, 1, M)
 FWD_FAMILY(0)
 FWD_FAMILY(1)
 
-/* pixel-block sizes per vector count, largest first; the row is covered greedily */
-static const int FWD_PB[3][5] = {{16, 8, 4, 2, 1}, {8, 4, 2, 1, 0}, {6, 4, 2, 1, 0}};
-static const fwd_fn FWD_FN[2][3][5] = {
-    {{fwd1_16_0, fwd1_8_0, fwd1_4_0, fwd1_2_0, fwd1_1_0}, {fwd2_8_0, fwd2_4_0, fwd2_2_0, fwd2_1_0, 0},
-     {fwd4_6_0, fwd4_4_0, fwd4_2_0, fwd4_1_0, 0}},
-    {{fwd1_16_1, fwd1_8_1, fwd1_4_1, fwd1_2_1, fwd1_1_1}, {fwd2_8_1, fwd2_4_1, fwd2_2_1, fwd2_1_1, 0},
-     {fwd4_6_1, fwd4_4_1, fwd4_2_1, fwd4_1_1, 0}}};
+/* pixel-block sizes per vector count, largest first; the row is covered greedily (a row of 10,
+   LeNet-5's C3, is one block of 10 rather than 8 + 2: few accumulators wait on the FMA latency) */
+#define NB 9
+static const int FWD_PB[3][NB] = {{16, 14, 12, 10, 8, 6, 4, 2, 1}, {8, 6, 4, 2, 1}, {6, 4, 2, 1}};
+static const fwd_fn FWD_FN[2][3][NB] = {
+    {{fwd1_16_0, fwd1_14_0, fwd1_12_0, fwd1_10_0, fwd1_8_0, fwd1_6_0, fwd1_4_0, fwd1_2_0, fwd1_1_0},
+     {fwd2_8_0, fwd2_6_0, fwd2_4_0, fwd2_2_0, fwd2_1_0}, {fwd4_6_0, fwd4_4_0, fwd4_2_0, fwd4_1_0}},
+    {{fwd1_16_1, fwd1_14_1, fwd1_12_1, fwd1_10_1, fwd1_8_1, fwd1_6_1, fwd1_4_1, fwd1_2_1, fwd1_1_1},
+     {fwd2_8_1, fwd2_6_1, fwd2_4_1, fwd2_2_1, fwd2_1_1}, {fwd4_6_1, fwd4_4_1, fwd4_2_1, fwd4_1_1}}};
 
 /* Images n0 <= n < n1 of the forward. geometry: Hp, Wp, C, O, KH, KW, OH, OW, sh, sw, dh, dw */
 CC_TARGET void cc_conv2d_forward(const float *x, const float *w, float *y, int64_t n0, int64_t n1,
@@ -100,7 +103,7 @@ CC_TARGET void cc_conv2d_forward(const float *x, const float *w, float *y, int64
                 channel_block(O - ob, &ov, &mask);
                 const int k = ov == 4 ? 2 : ov - 1;
                 int64_t j = 0;
-                for (int b = 0; b < 5 && FWD_PB[k][b]; b++) {
+                for (int b = 0; b < NB && FWD_PB[k][b]; b++) {
                     const int pb = FWD_PB[k][b];
                     for (; j + pb <= OW; j += pb)
                         FWD_FN[mask != 0xFFFF][k][b](xrow + j * sx, sx, w + ob, C, O, KH, KW, rstep, cstep,
@@ -150,21 +153,23 @@ typedef void (*wgrad_fn)(const float *, const float *, float *, int64_t, int64_t
                          int64_t, int64_t, __mmask16);
 
 #define WGRAD_FAMILY(M)                                                                             \
-    WGRAD_KERNEL(wg1_16_##M, 1, 16, M) WGRAD_KERNEL(wg1_8_##M, 1, 8, M) WGRAD_KERNEL(wg1_4_##M, 1, 4, M) \
-    WGRAD_KERNEL(wg1_2_##M, 1, 2, M) WGRAD_KERNEL(wg1_1_##M, 1, 1, M)                                   \
-    WGRAD_KERNEL(wg2_8_##M, 2, 8, M) WGRAD_KERNEL(wg2_4_##M, 2, 4, M) WGRAD_KERNEL(wg2_2_##M, 2, 2, M)   \
-    WGRAD_KERNEL(wg2_1_##M, 2, 1, M)                                                                    \
-    WGRAD_KERNEL(wg4_6_##M, 4, 6, M) WGRAD_KERNEL(wg4_4_##M, 4, 4, M) WGRAD_KERNEL(wg4_2_##M, 4, 2, M)   \
+    WGRAD_KERNEL(wg1_16_##M, 1, 16, M) WGRAD_KERNEL(wg1_14_##M, 1, 14, M) WGRAD_KERNEL(wg1_12_##M, 1, 12, M) \
+    WGRAD_KERNEL(wg1_10_##M, 1, 10, M) WGRAD_KERNEL(wg1_8_##M, 1, 8, M) WGRAD_KERNEL(wg1_6_##M, 1, 6, M)     \
+    WGRAD_KERNEL(wg1_4_##M, 1, 4, M) WGRAD_KERNEL(wg1_2_##M, 1, 2, M) WGRAD_KERNEL(wg1_1_##M, 1, 1, M)       \
+    WGRAD_KERNEL(wg2_8_##M, 2, 8, M) WGRAD_KERNEL(wg2_6_##M, 2, 6, M) WGRAD_KERNEL(wg2_4_##M, 2, 4, M)       \
+    WGRAD_KERNEL(wg2_2_##M, 2, 2, M) WGRAD_KERNEL(wg2_1_##M, 2, 1, M)                                       \
+    WGRAD_KERNEL(wg4_6_##M, 4, 6, M) WGRAD_KERNEL(wg4_4_##M, 4, 4, M) WGRAD_KERNEL(wg4_2_##M, 4, 2, M)       \
     WGRAD_KERNEL(wg4_1_##M, 4, 1, M)
 WGRAD_FAMILY(0)
 WGRAD_FAMILY(1)
 
-static const int WG_CB[3][5] = {{16, 8, 4, 2, 1}, {8, 4, 2, 1, 0}, {6, 4, 2, 1, 0}};
-static const wgrad_fn WG_FN[2][3][5] = {
-    {{wg1_16_0, wg1_8_0, wg1_4_0, wg1_2_0, wg1_1_0}, {wg2_8_0, wg2_4_0, wg2_2_0, wg2_1_0, 0},
-     {wg4_6_0, wg4_4_0, wg4_2_0, wg4_1_0, 0}},
-    {{wg1_16_1, wg1_8_1, wg1_4_1, wg1_2_1, wg1_1_1}, {wg2_8_1, wg2_4_1, wg2_2_1, wg2_1_1, 0},
-     {wg4_6_1, wg4_4_1, wg4_2_1, wg4_1_1, 0}}};
+/* channel-block sizes per vector count, largest first (a width of 30, LeNet-5's C3, is 16 + 14) */
+static const int WG_CB[3][NB] = {{16, 14, 12, 10, 8, 6, 4, 2, 1}, {8, 6, 4, 2, 1}, {6, 4, 2, 1}};
+static const wgrad_fn WG_FN[2][3][NB] = {
+    {{wg1_16_0, wg1_14_0, wg1_12_0, wg1_10_0, wg1_8_0, wg1_6_0, wg1_4_0, wg1_2_0, wg1_1_0},
+     {wg2_8_0, wg2_6_0, wg2_4_0, wg2_2_0, wg2_1_0}, {wg4_6_0, wg4_4_0, wg4_2_0, wg4_1_0}},
+    {{wg1_16_1, wg1_14_1, wg1_12_1, wg1_10_1, wg1_8_1, wg1_6_1, wg1_4_1, wg1_2_1, wg1_1_1},
+     {wg2_8_1, wg2_6_1, wg2_4_1, wg2_2_1, wg2_1_1}, {wg4_6_1, wg4_4_1, wg4_2_1, wg4_1_1}}};
 
 /* gw = the weight gradient of images n0 <= n < n1 (overwritten, not accumulated). */
 CC_TARGET void cc_conv2d_weight_grad(const float *x, const float *gy, float *gw, int64_t n0, int64_t n1,
@@ -192,7 +197,7 @@ CC_TARGET void cc_conv2d_weight_grad(const float *x, const float *gy, float *gw,
                         channel_block(O - ob, &ov, &mask);
                         const int k = ov == 4 ? 2 : ov - 1;
                         int64_t c0 = 0;
-                        for (int b = 0; b < 5 && WG_CB[k][b]; b++) {
+                        for (int b = 0; b < NB && WG_CB[k][b]; b++) {
                             const int cb = WG_CB[k][b];
                             for (; c0 + cb <= width; c0 += cb)
                                 WG_FN[mask != 0xFFFF][k][b](xt + c0, gr + ob, gt + c0 * O + ob, R, OW,
