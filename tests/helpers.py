@@ -125,3 +125,18 @@ def away_from_ties(shape, rng, low=-1.0, high=1.0, dtype=np.float64):
     vals = low + (high - low) * k / n
     rng.shuffle(vals)
     return vals.reshape(shape).astype(dtype)
+
+
+def record_calls(monkeypatch, module, names):
+    """Wrap ``module.<name>`` for each of ``names`` (with ``monkeypatch``) so that every call
+    appends the name to the returned list, then runs the real function: which kernels ran."""
+    ran = []
+    for name in names:
+        real = getattr(module, name)
+
+        def wrapped(*a, _real=real, _name=name, **kw):
+            ran.append(_name)
+            return _real(*a, **kw)
+
+        monkeypatch.setattr(module, name, wrapped)
+    return ran

@@ -9,7 +9,7 @@ import convnet.functional as F
 from convnet.ops import conv as conv_ops
 from convnet.ops import conv_direct
 from convnet.ops.conv_ref import conv2d_ref, conv2d_ref_grads
-from helpers import check_against_torch
+from helpers import check_against_torch, record_calls
 
 torch = pytest.importorskip("torch")
 pytestmark = [pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning"),
@@ -19,16 +19,7 @@ TF = torch.nn.functional
 
 
 def _spy(monkeypatch):
-    ran = []
-    for name in ("forward_chunk", "weight_grad_chunk"):
-        real = getattr(conv_direct, name)
-
-        def wrapped(*a, _real=real, _name=name, **kw):
-            ran.append(_name)
-            return _real(*a, **kw)
-
-        monkeypatch.setattr(conv_direct, name, wrapped)
-    return ran
+    return record_calls(monkeypatch, conv_direct, ("forward_chunk", "weight_grad_chunk"))
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import convnet.functional as F
 from convnet.ops import conv as conv_ops
 from convnet.ops import conv_nhwc
 from convnet.ops.conv_ref import conv2d_ref, conv2d_ref_grads
-from helpers import check_against_torch, gradcheck
+from helpers import check_against_torch, gradcheck, record_calls
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
@@ -27,16 +27,7 @@ def nhwc(monkeypatch):
     monkeypatch.setattr(conv_ops.conv_planes, "MIN_ROWS", 10 ** 18)
     monkeypatch.setattr(conv_ops, "_is_matmul", lambda *a: False)
     monkeypatch.setattr(conv_ops.conv_shift, "MAX_WASTE_GRAD", 0.0)
-    ran = []
-    for name in ("forward_chunk", "input_grad_chunk", "weight_grad_chunk"):
-        real = getattr(conv_nhwc, name)
-
-        def wrapped(*a, _real=real, _name=name, **kw):
-            ran.append(_name)
-            return _real(*a, **kw)
-
-        monkeypatch.setattr(conv_nhwc, name, wrapped)
-    return ran
+    return record_calls(monkeypatch, conv_nhwc, ("forward_chunk", "input_grad_chunk", "weight_grad_chunk"))
 
 
 def _data(rng, dtype, *shapes):
