@@ -310,3 +310,10 @@ def test_kernel_as_large_as_the_input_is_a_matrix_product(xs, ws, dtype, rng, mo
         np.testing.assert_allclose(F.conv2d(cn.Tensor(xl), cn.tensor(w)).numpy(),
                                    TF.conv2d(torch.tensor(x), torch.tensor(w)).numpy(), rtol=2e-4, atol=2e-5)
         assert F.conv2d(cn.tensor(x[:0]), cn.tensor(w)).shape == (0, ws[0], 1, 1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transposed_conv_from_one_pixel_is_a_matrix_product(dtype, rng):
+    """A DCGAN-style first layer, (N, C, 1, 1) -> (N, C', 4, 4): its forward is the input gradient
+    of a conv whose kernel covers its input, i.e. the matrix-product path, bias included."""
+    check_against_torch(F.conv_transpose2d, TF.conv_transpose2d, _data(rng, dtype, (3, 5, 1, 1), (5, 7, 4, 4), (7,)))
