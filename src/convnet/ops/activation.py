@@ -8,12 +8,8 @@ from ._parallel import even_slices, map_chunks_light as map_chunks
 from ._util import check_float, is_channels_last, normalize_dim
 
 
-# Below this many bytes, threads cost more than they save: elementwise ops run inline. These
-# passes are memory-bound; up to ~3 MB a second thread gains nothing here and its hand-off costs
-# (LeNet-5's 2.4 MB C1 activation: same step time on one thread; in the benchmark process, next
-# to PyTorch's spinning threads, LeNet-5 step ratio 1.09-1.16 -> 1.00-1.07 with this and pooling
-# at 3 MB instead of 1 MB).
-PARALLEL_MIN_BYTES = 3 << 20
+# Below this many bytes, threads cost more than they save: elementwise ops run inline.
+PARALLEL_MIN_BYTES = 1 << 20
 
 
 def _batch_map(xp, work, out):

@@ -134,9 +134,8 @@ def _window(spatial, kernel_size, stride, padding, dilation, ceil_mode):
     return _Window(spatial, kernel_size, stride, padding, dilation, ceil_mode)
 
 
-# Below this many bytes of (padded) input, threads cost more than they save: run inline (pooling
-# is memory-bound; see activation.PARALLEL_MIN_BYTES for the measurement behind 3 MB).
-PARALLEL_MIN_BYTES = 3 << 20
+# Below this many bytes of (padded) input, threads cost more than they save: run inline.
+PARALLEL_MIN_BYTES = 1 << 20
 
 
 def _batch_slices(b, nbytes=None):
