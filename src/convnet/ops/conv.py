@@ -157,7 +157,7 @@ def conv_forward(x, weight, bias, stride, padding, dilation, groups):
         y = _pool.empty(xp, (N, O) + out, x.dtype)
         wc = xp.ascontiguousarray(weight)                         # (O, C, kh, kw)
         map_chunks(xp, lambda sl: conv_planes.forward_chunk(x, wc, bias, k, stride, padding, dilation, out, y, sl),
-                   _chunks(N, conv_planes.per_image_bytes(x.shape, padding), conv_planes.CHUNK_BYTES),
+                   _chunks(N, conv_direct.per_image_bytes(x.shape, padding), conv_planes.CHUNK_BYTES),
                    N * per_item, PARALLEL_MIN_BYTES)
         return y
     if conv_nhwc.applies(xp, C, O, G, N * L):
@@ -264,7 +264,7 @@ def _conv_backward(x, weight, grad_out, weight_shape, stride, padding, dilation,
             gx, _ = _conv_backward(x, weight, grad_out, weight_shape, stride, padding, dilation, groups,
                                    need_input=True, need_weight=False, input_shape=input_shape, bias=bias)
         parts = map_chunks(xp, lambda sl: conv_planes.weight_grad_chunk(x, grad_out, k, stride, padding, dilation, sl),
-                           _chunks(N, conv_planes.per_image_bytes(input_shape, padding), conv_planes.CHUNK_BYTES),
+                           _chunks(N, conv_direct.per_image_bytes(input_shape, padding), conv_planes.CHUNK_BYTES),
                            N * per_item, PARALLEL_MIN_BYTES)
         return gx, _sum_in_order(parts)
     direct = (need_weight and N > 0 and x.dtype == grad_out.dtype

@@ -21,6 +21,8 @@ The slow loop reference is :mod:`.conv_ref`.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._clib import available, lib
@@ -39,6 +41,7 @@ MIN_ROWS = 512
 # C1, 1 -> 6 channels: forward 1.3 -> 2.2 ms, weight gradient 1.1 -> 2.3 ms, 2 threads).
 MIN_OUT_CHANNELS = 16
 
+
 def applies(xp, dtype, other_dtype, kernel, groups, out_size, batch, out_channels):
     """Whether the direct kernels serve this conv: float32 NumPy arrays (``dtype`` and ``other_dtype``:
     the input's and the weight's or gradient's), 2-D, one group, enough output positions and channels."""
@@ -49,12 +52,8 @@ def applies(xp, dtype, other_dtype, kernel, groups, out_size, batch, out_channel
 
 
 def per_image_bytes(x_shape, padding):
-    """Bytes of one image's padded channels-last input (the chunking unit)."""
-    C, spatial = x_shape[1], x_shape[2:]
-    n = C
-    for s, (b, a) in zip(spatial, padding):
-        n *= s + b + a
-    return 4 * n
+    """Bytes of one image's zero-padded float32 input, any layout (the chunking unit of the C kernels)."""
+    return 4 * x_shape[1] * math.prod(s + b + a for s, (b, a) in zip(x_shape[2:], padding))
 
 
 def weight_tensor(weight):

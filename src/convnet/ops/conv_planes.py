@@ -41,11 +41,6 @@ def applies(xp, dtype, other_dtype, kernel, groups, stride, out_channels, rows):
             and available())
 
 
-def per_image_bytes(x_shape, padding):
-    """Bytes of one image's padded input (the chunking unit)."""
-    return 4 * x_shape[1] * math.prod(s + b + a for s, (b, a) in zip(x_shape[2:], padding))
-
-
 # Readable floats after the padded input: the forward kernel loads whole 16-float row segments.
 SLACK = 16
 
@@ -100,5 +95,5 @@ def weight_grad_chunk(x, grad_out, kernel, stride, padding, dilation, sl):
     return gw
 
 
-__all__ = ["applies", "per_image_bytes", "forward_chunk", "weight_grad_chunk", "MIN_ROWS", "MAX_OUT_CHANNELS",
+__all__ = ["applies", "forward_chunk", "weight_grad_chunk", "MIN_ROWS", "MAX_OUT_CHANNELS",
            "CHUNK_BYTES"]
