@@ -140,3 +140,19 @@ def record_calls(monkeypatch, module, names):
 
         monkeypatch.setattr(module, name, wrapped)
     return ran
+
+
+def check_conv2d_f32_against_loop_reference(x, w, b, rng, **kw):
+    """float32 ``conv2d(x, w, b, **kw)`` forward and its three gradients against the float64 slow
+    loop reference (``convnet.ops.conv_ref``), for the C kernels' tests."""
+    from convnet.ops.conv_ref import conv2d_ref, conv2d_ref_grads
+    import convnet.functional as F
+
+    xt, wt, bt = (cn.tensor(a, requires_grad=True) for a in (x, w, b))
+    y = F.conv2d(xt, wt, bt, **kw)
+    x64, w64, b64 = (a.astype(np.float64) for a in (x, w, b))
+    np.testing.assert_allclose(y.detach().numpy(), conv2d_ref(x64, w64, b64, **kw), rtol=1e-5, atol=1e-5)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(cn.tensor(g))
+    for ours, ref in zip((xt.grad, wt.grad, bt.grad), conv2d_ref_grads(x64, w64, g.astype(np.float64), **kw)):
+        np.testing.assert_allclose(ours.numpy(), ref, rtol=1e-4, atol=1e-4)

@@ -8,8 +8,7 @@ import convnet as cn
 import convnet.functional as F
 from convnet.ops import conv as conv_ops
 from convnet.ops import conv_direct
-from convnet.ops.conv_ref import conv2d_ref, conv2d_ref_grads
-from helpers import check_against_torch, record_calls
+from helpers import check_against_torch, check_conv2d_f32_against_loop_reference, record_calls
 
 torch = pytest.importorskip("torch")
 pytestmark = [pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning"),
@@ -64,14 +63,7 @@ def test_direct_conv_vs_torch(xs, ws, kw, direct, rng):
 def test_direct_conv_vs_loop_reference(direct, rng):
     kw = dict(stride=(2, 1), padding=(1, 2), dilation=(2, 1))
     x, w, b = _data(rng, (2, 5, 9, 8), (20, 5, 3, 2), (20,))
-    xt, wt, bt = (cn.tensor(a, requires_grad=True) for a in (x, w, b))
-    y = F.conv2d(xt, wt, bt, **kw)
-    x64, w64, b64 = (a.astype(np.float64) for a in (x, w, b))
-    np.testing.assert_allclose(y.detach().numpy(), conv2d_ref(x64, w64, b64, **kw), rtol=1e-5, atol=1e-5)
-    g = rng.standard_normal(y.shape).astype(np.float32)
-    y.backward(cn.tensor(g))
-    for ours, ref in zip((xt.grad, wt.grad, bt.grad), conv2d_ref_grads(x64, w64, g.astype(np.float64), **kw)):
-        np.testing.assert_allclose(ours.numpy(), ref, rtol=1e-4, atol=1e-4)
+    check_conv2d_f32_against_loop_reference(x, w, b, rng, **kw)
     assert "forward_chunk" in direct and "weight_grad_chunk" in direct
 
 
