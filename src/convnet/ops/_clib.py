@@ -38,7 +38,9 @@ _SIGNATURES = {                                                   # name -> argu
 
 def lib():
     """The loaded library with its functions typed, or None (not built, not x86-64 with AVX-512,
-    or switched off with ``CONVNET_C_KERNELS=0``)."""
+    or switched off with ``CONVNET_C_KERNELS=0``). Loaded once; later calls take no lock."""
+    if "lib" in _state:
+        return _state["lib"]
     with _lock:
         if "lib" in _state:
             return _state["lib"]
@@ -64,4 +66,11 @@ def available():
     return lib() is not None
 
 
-__all__ = ["lib", "available"]
+def takes(*arrays):
+    """Whether the C kernels can run on these arrays: the library is there and every array is a
+    float32 NumPy ndarray (the kernels' only type; CuPy and float64 keep the NumPy code)."""
+    return available() and all(type(a).__name__ == "ndarray" and type(a).__module__ == "numpy"
+                               and a.dtype.name == "float32" for a in arrays)
+
+
+__all__ = ["lib", "available", "takes"]

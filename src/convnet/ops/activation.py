@@ -52,7 +52,7 @@ class ReLU(Function):
 def _same_layout_rows(*arrays):
     """For the C kernels: float32 NumPy arrays of one shape, all C-contiguous or all channels-last,
     as views that are C-contiguous per batch slice ((N, ...) or (N, *S, C)); else None."""
-    if not _clib.available() or any(type(a).__module__ != "numpy" or a.dtype.name != "float32" for a in arrays):
+    if not _clib.takes(*arrays):
         return None
     if all(a.flags.c_contiguous for a in arrays):
         return arrays

@@ -113,8 +113,7 @@ def _to_last(a, ndim):
 def _c_rows(*arrays):
     """Whether the C batch-norm kernels (``_cnorm.c``) serve these (N, *S, C) arrays: C kernels
     built and usable, float32 NumPy arrays, C-contiguous (rows of C channels)."""
-    return _clib.available() and all(type(a).__name__ == "ndarray" and type(a).__module__ == "numpy"
-                                     and a.dtype.name == "float32" and a.flags.c_contiguous for a in arrays)
+    return _clib.takes(*arrays) and all(a.flags.c_contiguous for a in arrays)
 
 
 def _channel_vector(a, C):

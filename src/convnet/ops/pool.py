@@ -251,8 +251,8 @@ def _c_pool_layout(x, w):
     """'planes' (C-contiguous, any leading axes) or 'last' (channels-last (N, C, H, W)) when the C
     max-pool kernels (``_cpool.c``) serve ``x``: float32 NumPy, >= ``C_POOL_MIN_BYTES``, 2-D
     unpadded windows (no ceil-mode overhang), dilation 1; else None."""
-    if (len(w.k) != 2 or w.padded or any(d != 1 for d in w.d) or type(x).__module__ != "numpy"
-            or x.dtype.name != "float32" or x.nbytes < C_POOL_MIN_BYTES or not _clib.available()):
+    if (len(w.k) != 2 or w.padded or any(d != 1 for d in w.d) or x.nbytes < C_POOL_MIN_BYTES
+            or not _clib.takes(x)):
         return None
     if x.flags.c_contiguous:
         return "planes"
