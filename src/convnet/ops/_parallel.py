@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from concurrent.futures import wait
 
 
 def num_threads():
@@ -89,12 +90,32 @@ def map_chunks(xp, work, slices, total_bytes, min_bytes):
             return [work(sl) for sl in slices]
         with single_threaded_blas():                              # see INLINE_PIN_BYTES
             return [work(sl) for sl in slices]
-    pool = _executor()
-    runs = [slices[r] for r in even_slices(len(slices))]          # one run of consecutive slices per worker
     with single_threaded_blas():
-        futures = [pool.submit(lambda run=run: [work(sl) for sl in run]) for run in runs[1:]]
-        first = [work(sl) for sl in runs[0]]
-        return first + [r for f in futures for r in f.result()]
+        return _shared(work, slices)
+
+
+def _shared(work, slices):
+    """``[work(sl) for sl in slices]``, each slice taken by whichever thread is free next: the
+    calling thread and up to ``num_threads() - 1`` pool workers. A worker that has not started by
+    the time the caller ran out of slices is cancelled, not waited for: on a busy machine (or
+    beside another library's spinning threads) a late worker costs nothing but its wake-up."""
+    pool = _executor()
+    results = [None] * len(slices)
+    todo = iter(range(len(slices)))                               # next() on it is atomic under the GIL
+
+    def drain():
+        for i in todo:
+            results[i] = work(slices[i])
+
+    helpers = [pool.submit(drain) for _ in range(min(num_threads(), len(slices)) - 1)]
+    try:
+        drain()
+    finally:
+        started = [f for f in helpers if not f.cancel()]
+        wait(started)
+    for f in started:
+        f.result()                                                # a worker's exception, raised here
+    return results
 
 
 def even_slices(n, parts=None):
@@ -113,7 +134,4 @@ def map_chunks_light(xp, work, slices, total_bytes, min_bytes):
     setting, and the calling thread runs the first slice itself while the pool runs the others."""
     if len(slices) < 2 or total_bytes < min_bytes or xp.__name__ != "numpy" or num_threads() < 2 or _in_worker():
         return [work(sl) for sl in slices]
-    pool = _executor()
-    futures = [pool.submit(work, sl) for sl in slices[1:]]
-    first = work(slices[0])
-    return [first] + [f.result() for f in futures]
+    return _shared(work, slices)
