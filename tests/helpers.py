@@ -142,6 +142,20 @@ def record_calls(monkeypatch, module, names):
     return ran
 
 
+def record_chunk_counts(monkeypatch, module):
+    """Wrap ``module.run`` (the C pool's entry, :func:`convnet.ops._clib.run`) so that every job
+    appends ``(number of chunks, parallel)`` to the returned list, then runs."""
+    runs = []
+    real = module.run
+
+    def wrapped(chunks, parallel=True):
+        runs.append((len(chunks), parallel))
+        return real(chunks, parallel)
+
+    monkeypatch.setattr(module, "run", wrapped)
+    return runs
+
+
 def check_conv2d_f32_against_loop_reference(x, w, b, rng, **kw):
     """float32 ``conv2d(x, w, b, **kw)`` forward and its three gradients against the float64 slow
     loop reference (``convnet.ops.conv_ref``), for the C kernels' tests."""

@@ -8,7 +8,7 @@ import convnet as cn
 import convnet.functional as F
 from convnet.ops import conv as conv_ops
 from convnet.ops import conv_direct
-from helpers import check_against_torch, check_conv2d_f32_against_loop_reference, record_calls
+from helpers import check_against_torch, check_conv2d_f32_against_loop_reference, record_calls, record_chunk_counts
 
 torch = pytest.importorskip("torch")
 pytestmark = [pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning"),
@@ -18,7 +18,13 @@ TF = torch.nn.functional
 
 
 def _spy(monkeypatch):
-    return record_calls(monkeypatch, conv_direct, ("forward_chunk", "weight_grad_chunk"))
+    return record_calls(monkeypatch, conv_direct, ("forward", "weight_grad", "weight_grad_chunk"))
+
+
+def _both_ran(ran):
+    """The forward and a weight gradient ran on the C kernels (the weight gradient per chunk beside
+    the column kernels' input gradient, or alone on the C pool)."""
+    return "forward" in ran and ("weight_grad" in ran or "weight_grad_chunk" in ran)
 
 
 @pytest.fixture
@@ -57,14 +63,14 @@ CASES = [  # (x shape, weight shape, kwargs)
 @pytest.mark.parametrize("xs,ws,kw", CASES)
 def test_direct_conv_vs_torch(xs, ws, kw, direct, rng):
     check_against_torch(lambda *t: F.conv2d(*t, **kw), lambda *t: TF.conv2d(*t, **kw), _data(rng, xs, ws, (ws[0],)))
-    assert "forward_chunk" in direct and "weight_grad_chunk" in direct
+    assert _both_ran(direct)
 
 
 def test_direct_conv_vs_loop_reference(direct, rng):
     kw = dict(stride=(2, 1), padding=(1, 2), dilation=(2, 1))
     x, w, b = _data(rng, (2, 5, 9, 8), (20, 5, 3, 2), (20,))
     check_conv2d_f32_against_loop_reference(x, w, b, rng, **kw)
-    assert "forward_chunk" in direct and "weight_grad_chunk" in direct
+    assert _both_ran(direct)
 
 
 def test_direct_conv_output_is_channels_last_and_chunked(direct, monkeypatch, rng):
@@ -73,8 +79,9 @@ def test_direct_conv_output_is_channels_last_and_chunked(direct, monkeypatch, rn
     monkeypatch.setattr(conv_direct, "CHUNK_BYTES", 1)                   # one image per chunk
     monkeypatch.setenv("CONVNET_NUM_THREADS", "2")
     x, w = _data(rng, (6, 16, 8, 8), (32, 16, 3, 3))
+    runs = record_chunk_counts(monkeypatch, conv_direct)
     y = F.conv2d(cn.tensor(x), cn.tensor(w), padding=1)
-    assert y.data.strides[1] == 4 and direct.count("forward_chunk") == 6
+    assert y.data.strides[1] == 4 and runs == [(6, True)]               # 6 chunks, on the C pool's threads
     np.testing.assert_allclose(y.numpy(), TF.conv2d(torch.tensor(x), torch.tensor(w), padding=1).numpy(),
                                rtol=2e-4, atol=2e-5)
 
@@ -86,7 +93,7 @@ def test_resnet_sized_layers_take_the_c_kernels(monkeypatch, rng):
     x, w = _data(rng, (8, 16, 16, 16), (32, 16, 3, 3))
     xt, wt = cn.tensor(x, requires_grad=True), cn.tensor(w, requires_grad=True)
     F.conv2d(xt, wt, padding=1).sum().backward()
-    assert "forward_chunk" in ran and "weight_grad_chunk" in ran
+    assert _both_ran(ran)
     ran.clear()
     F.conv2d(cn.tensor(x.astype(np.float64)), cn.tensor(w.astype(np.float64)), padding=1)
     F.conv2d(cn.tensor(x), cn.tensor(w[:6]), padding=1)
@@ -105,12 +112,13 @@ def test_switched_off_by_the_environment(monkeypatch, rng):
                                rtol=2e-4, atol=2e-5)
 
 
-@pytest.mark.parametrize("layout", ["channels_last", "strided"])
+@pytest.mark.parametrize("layout", ["channels_last", "strided", "flipped"])
 def test_direct_conv_on_non_contiguous_inputs(layout, direct, rng):
-    """A channels-last input and a strided view (every other row) give the same numbers."""
+    """A channels-last input, a strided view (every other row) and a flipped view (negative strides)
+    give the same numbers."""
     x0, w = _data(rng, (3, 16, 14, 9), (32, 16, 3, 3))
-    x = (np.moveaxis(np.ascontiguousarray(np.moveaxis(x0, 1, -1)), -1, 1) if layout == "channels_last"
-         else x0[:, :, ::2])
+    x = {"channels_last": np.moveaxis(np.ascontiguousarray(np.moveaxis(x0, 1, -1)), -1, 1),
+         "strided": x0[:, :, ::2], "flipped": x0[:, ::-1, :, ::-1]}[layout]
     xt = cn.Tensor(x, requires_grad=True)
     wt = cn.tensor(w, requires_grad=True)
     y = F.conv2d(xt, wt, padding=1)
@@ -123,4 +131,4 @@ def test_direct_conv_on_non_contiguous_inputs(layout, direct, rng):
     np.testing.assert_allclose(y.detach().numpy(), yr.detach().numpy(), **tol)
     np.testing.assert_allclose(xt.grad.numpy(), xr.grad.numpy(), **tol)
     np.testing.assert_allclose(wt.grad.numpy(), wr.grad.numpy(), rtol=2e-4, atol=1e-4)
-    assert "forward_chunk" in direct and "weight_grad_chunk" in direct
+    assert _both_ran(direct)

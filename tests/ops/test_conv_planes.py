@@ -8,7 +8,7 @@ import convnet as cn
 import convnet.functional as F
 from convnet.ops import conv as conv_ops
 from convnet.ops import conv_planes
-from helpers import check_against_torch, check_conv2d_f32_against_loop_reference, record_calls
+from helpers import check_against_torch, check_conv2d_f32_against_loop_reference, record_calls, record_chunk_counts
 
 torch = pytest.importorskip("torch")
 pytestmark = [pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning"),
@@ -18,7 +18,7 @@ TF = torch.nn.functional
 
 
 def _spy(monkeypatch):
-    return record_calls(monkeypatch, conv_planes, ("forward_chunk", "weight_grad_chunk"))
+    return record_calls(monkeypatch, conv_planes, ("forward", "weight_grad"))
 
 
 @pytest.fixture
@@ -45,14 +45,14 @@ CASES = [  # (x shape, weight shape, kwargs); the input gradient of the stride-1
 @pytest.mark.parametrize("xs,ws,kw", CASES)
 def test_planes_conv_vs_torch(xs, ws, kw, planes, rng):
     check_against_torch(lambda *t: F.conv2d(*t, **kw), lambda *t: TF.conv2d(*t, **kw), _data(rng, xs, ws, (ws[0],)))
-    assert "forward_chunk" in planes and "weight_grad_chunk" in planes
+    assert "forward" in planes and "weight_grad" in planes
 
 
 def test_planes_conv_vs_loop_reference(planes, rng):
     kw = dict(stride=(2, 1), padding=(2, 1), dilation=(1, 2))
     x, w, b = _data(rng, (2, 3, 11, 12), (5, 3, 3, 3), (5,))
     check_conv2d_f32_against_loop_reference(x, w, b, rng, **kw)
-    assert "forward_chunk" in planes and "weight_grad_chunk" in planes
+    assert "forward" in planes and "weight_grad" in planes
 
 
 def test_planes_on_the_worker_pool_and_strided_input(planes, monkeypatch, rng):
@@ -61,8 +61,9 @@ def test_planes_on_the_worker_pool_and_strided_input(planes, monkeypatch, rng):
     monkeypatch.setenv("CONVNET_NUM_THREADS", "2")
     x, w = _data(rng, (5, 2, 20, 9), (6, 2, 3, 3))
     xs = x[:, :, ::2]                                                    # a strided view
+    runs = record_chunk_counts(monkeypatch, conv_planes)
     y = F.conv2d(cn.tensor(xs), cn.tensor(w), padding=1)
-    assert planes.count("forward_chunk") == 5
+    assert runs == [(5, True)]                                           # 5 chunks, on the C pool's threads
     np.testing.assert_allclose(y.numpy(), TF.conv2d(torch.tensor(np.ascontiguousarray(xs)), torch.tensor(w),
                                                     padding=1).numpy(), rtol=2e-4, atol=2e-5)
 
@@ -74,11 +75,11 @@ def test_lenet_sized_convs_take_the_planes_kernels(monkeypatch, rng):
     x, w = _data(rng, (8, 1, 32, 32), (6, 1, 5, 5))
     wt = cn.tensor(w, requires_grad=True)
     F.conv2d(cn.tensor(x), wt).sum().backward()
-    assert ran == ["forward_chunk", "weight_grad_chunk"]
+    assert ran == ["forward", "weight_grad"]
     ran.clear()
     x3 = cn.tensor(_data(rng, (8, 6, 14, 14))[0], requires_grad=True)
     F.conv2d(x3, cn.tensor(_data(rng, (16, 6, 5, 5))[0])).sum().backward()
-    assert ran == ["forward_chunk"]                                      # C3's input gradient (16 -> 6 flipped)
+    assert ran == ["forward"]                                            # C3's input gradient (16 -> 6 flipped)
     ran.clear()
     F.conv2d(cn.tensor(x[:1, :, :20, :20]), cn.tensor(w))                # 16 x 16 = 256 positions
     F.conv2d(cn.tensor(x), cn.tensor(_data(rng, (16, 1, 5, 5))[0]))

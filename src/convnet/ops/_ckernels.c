@@ -2,7 +2,9 @@
    and names the shared library like any extension) whose exported cc_* C functions the ops call
    through ctypes (ops/_clib.py). The kernels: _cconv.c (direct convolution), _cplanes.c (the same on
    NCHW planes for few output channels), _cnorm.c
-   (channels-last batch norm), _cact.c (ReLU's gradient), _cpool.c (max pooling). Compiled for plain x86-64, with AVX-512 code selected at run time. */
+   (channels-last batch norm), _cact.c (ReLU's gradient), _cpool.c (max pooling), _clayout.c (padded
+   copies, bias); _cthreads.c runs them on its worker threads. Compiled for plain x86-64, with
+   AVX-512 code selected at run time. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include "_ckernels.h"

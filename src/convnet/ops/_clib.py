@@ -33,6 +33,10 @@ _SIGNATURES = {                                                   # name -> argu
     "cc_maxpool2d_planes_backward": [_P, _P, _P, _I, _P],
     "cc_maxpool2d_last_forward": [_P, _P, _P, _I, _I, _P],
     "cc_maxpool2d_last_backward": [_P, _P, _P, _I, _I, _P],
+    "cc_pad_last": [_P, _P, _I, _P],
+    "cc_pad_planes": [_P, _P, _I, _P],
+    "cc_bias_last": [_P, _P, _I, _I],
+    "cc_bias_planes": [_P, _P, _I, _I, _I],
 }
 
 
@@ -54,6 +58,9 @@ def lib():
                         for name, argtypes in _SIGNATURES.items():
                             fn = getattr(cdll, name)
                             fn.argtypes, fn.restype = argtypes, None
+                        cdll.cc_task_id.argtypes, cdll.cc_task_id.restype = [ctypes.c_char_p], _I
+                        cdll.cc_pool_run.argtypes, cdll.cc_pool_run.restype = [_P, _I, _P, _I, _I], _I
+                        _state["ids"] = {name: cdll.cc_task_id(name.encode()) for name in _SIGNATURES}
                         found = cdll
             except (OSError, AttributeError, ImportError, ValueError):
                 found = None
@@ -73,4 +80,23 @@ def takes(*arrays):
                                and a.dtype.name == "float32" for a in arrays)
 
 
-__all__ = ["lib", "available", "takes"]
+def run(chunks, parallel=True):
+    """Run kernel calls on the C kernels' worker threads (``_cthreads.c``): ``chunks`` is a list of
+    chunks, each a list of calls ``(kernel name, *int64 arguments)`` (pointers as
+    ``array.ctypes.data``) that one thread runs in order; chunks go to whichever thread is free,
+    the calling one included. ``parallel=False`` runs them all on the calling thread (one call).
+    The arrays the pointers come from must stay alive until it returns (the caller holds them)."""
+    import numpy as np
+
+    from ._parallel import num_threads
+
+    ids = _state["ids"]
+    rows = [(ids[name],) + tuple(args) for chunk in chunks for name, *args in chunk]
+    width = max(len(r) for r in rows)
+    table = np.array([r + (0,) * (width - len(r)) for r in rows], dtype=np.int64)  # (calls, width)
+    bounds = np.cumsum([0] + [len(c) for c in chunks], dtype=np.int64)
+    threads = num_threads() if parallel else 1
+    lib().cc_pool_run(table.ctypes.data, width, bounds.ctypes.data, len(chunks), threads)
+
+
+__all__ = ["lib", "available", "takes", "run"]

@@ -41,9 +41,8 @@ class ReLU(Function):
         flat = _same_layout_rows(self.out, g, gx)
         if flat is not None:                                       # one C pass per slice, no mask array
             out, gf, gxf = flat
-            lib = _clib.lib()
-            _batch_map(xp, lambda sl: lib.cc_relu_backward(out[sl].ctypes.data, gf[sl].ctypes.data,
-                                                           gxf[sl].ctypes.data, out[sl].size), gxf)
+            _clib.run([[("cc_relu_backward", out[sl].ctypes.data, gf[sl].ctypes.data, gxf[sl].ctypes.data,
+                         out[sl].size)] for sl in even_slices(gxf.shape[0])])
             return gx
         _batch_map(xp, lambda sl: xp.multiply(g[sl], self.out[sl] > 0, out=gx[sl]), gx)
         return gx

@@ -25,9 +25,9 @@ import math
 
 import numpy as np
 
-from ._clib import available, lib
+from ._clib import available, lib, run
 from ._scratch import aligned_empty, scratch
-from .conv_nhwc import _channels_last_grad, _channels_last_padded
+from .conv_nhwc import _channels_last_padded
 
 # Bytes of padded channels-last input per batch chunk (a chunk's input stays in L2 while the
 # kernel sweeps it once per kernel tap and channel block).
@@ -64,38 +64,86 @@ def weight_tensor(weight):
     return wd
 
 
-def _geometry(xpad, C, O, kernel, stride, dilation, out):
-    g = scratch(np, "direct_geometry", (12,), np.int64)
-    g[:] = (xpad.shape[1], xpad.shape[2], C, O, kernel[0], kernel[1], out[0], out[1],
-            stride[0], stride[1], dilation[0], dilation[1])
-    return g
+def _geometry(Hp, Wp, C, O, kernel, stride, dilation, out):
+    return np.array([Hp, Wp, C, O, kernel[0], kernel[1], out[0], out[1], stride[0], stride[1], dilation[0],
+                     dilation[1]], np.int64)
 
 
-def forward_chunk(xp, x, wd, bias, kernel, stride, padding, dilation, out, y_last, sl):
-    """``y_last[sl]`` (b, OH, OW, O) = conv of ``x[sl]`` (b, C, H, W) with ``wd`` (KH, KW, C, O)."""
-    xpad = _channels_last_padded(xp, x[sl], padding)                # (b, Hp, Wp, C) float32, contiguous
-    y = y_last[sl]                                                  # (b, OH, OW, O), contiguous
-    geo = _geometry(xpad, x.shape[1], wd.shape[3], kernel, stride, dilation, out)
-    lib().cc_conv2d_forward(xpad.ctypes.data, wd.ctypes.data, y.ctypes.data, 0, xpad.shape[0], geo.ctypes.data)
-    if bias is not None:
-        y += bias
+def _pad_last_geometry(a, padding):
+    """Geometry of the pool task ``cc_pad_last`` for ``a`` (N, C, H, W) float32, any strides."""
+    (pt, pb), (pl, pr) = padding
+    sn, sc, sh, sw = (s // 4 for s in a.strides)
+    return np.array([a.shape[1], a.shape[2], a.shape[3], sn, sc, sh, sw, pt, pb, pl, pr], np.int64)
 
 
-def weight_grad_chunk(xp, x, grad_out, kernel, stride, padding, dilation, sl, gy=None):
-    """This chunk's weight gradient as (KH·KW·C, O) (the layout :mod:`.conv_nhwc` returns):
-    ``gy``, when given, is the chunk's channels-last gradient rows (b·OH·OW, O)."""
+def _padded_last_buffer(x, padding):
+    """Per-thread scratch (N, Hp, Wp, C) for ``x``'s zero-padded channels-last copy."""
+    N, C, H, W = x.shape
+    (pt, pb), (pl, pr) = padding
+    return scratch(np, "direct_pad", (N, H + pt + pb, W + pl + pr, C), np.float32)
+
+
+def forward(x, wd, bias, kernel, stride, padding, dilation, out, y_last, slices, parallel):
+    """``y_last`` (N, OH, OW, O) = conv of ``x`` (N, C, H, W) float32, any layout, with ``wd``
+    (KH, KW, C, O), plus ``bias``; each batch slice of ``slices`` is padded into channels-last
+    and convolved on one thread."""
+    xpad = _padded_last_buffer(x, padding)
+    O = wd.shape[3]
+    bias = None if bias is None else np.ascontiguousarray(bias, dtype=np.float32)
+    pad_geo = _pad_last_geometry(x, padding)
+    geo = _geometry(xpad.shape[1], xpad.shape[2], x.shape[1], O, kernel, stride, dilation, out)
+    chunks = []
+    for sl in slices:
+        b = xpad[sl].shape[0]
+        chunk = [("cc_pad_last", x[sl].ctypes.data, xpad[sl].ctypes.data, b, pad_geo.ctypes.data),
+                 ("cc_conv2d_forward", xpad[sl].ctypes.data, wd.ctypes.data, y_last[sl].ctypes.data, 0, b,
+                  geo.ctypes.data)]
+        if bias is not None:
+            chunk.append(("cc_bias_last", y_last[sl].ctypes.data, bias.ctypes.data, b * out[0] * out[1], O))
+        chunks.append(chunk)
+    run(chunks, parallel)
+
+
+def weight_grad(x, grad_out, kernel, stride, padding, dilation, slices, parallel):
+    """The weight gradient as (KH·KW·C, O) (the layout :mod:`.conv_nhwc` returns) of ``x`` (N, C, H, W)
+    and ``grad_out`` (N, O, OH, OW), float32, any layouts: per batch slice a partial sum (one thread
+    each, after its channels-last copies), added in slice order."""
+    xpad = _padded_last_buffer(x, padding)
+    N, O, OH, OW = grad_out.shape
+    rows = np.moveaxis(grad_out, 1, -1)                             # (N, O, OH, OW) -> (N, OH, OW, O) view
+    gy = rows if rows.flags.c_contiguous else scratch(np, "direct_gy", rows.shape, np.float32)
+    C = x.shape[1]
+    parts = np.empty((len(slices), kernel[0] * kernel[1] * C, O), np.float32)  # (chunks, KH·KW·C, O)
+    pad_geo = _pad_last_geometry(x, padding)
+    gy_geo = _pad_last_geometry(grad_out, ((0, 0), (0, 0)))
+    geo = _geometry(xpad.shape[1], xpad.shape[2], C, O, kernel, stride, dilation, (OH, OW))
+    chunks = []
+    for i, sl in enumerate(slices):
+        b = xpad[sl].shape[0]
+        chunk = [("cc_pad_last", x[sl].ctypes.data, xpad[sl].ctypes.data, b, pad_geo.ctypes.data)]
+        if gy is not rows:
+            chunk.append(("cc_pad_last", grad_out[sl].ctypes.data, gy[sl].ctypes.data, b, gy_geo.ctypes.data))
+        chunk.append(("cc_conv2d_weight_grad", xpad[sl].ctypes.data, gy[sl].ctypes.data, parts[i].ctypes.data,
+                      0, b, geo.ctypes.data))
+        chunks.append(chunk)
+    run(chunks, parallel)
+    return parts.sum(axis=0) if len(slices) > 1 else parts[0]
+
+
+def weight_grad_chunk(xp, x, grad_out, kernel, stride, padding, dilation, sl, gy):
+    """One batch slice's weight gradient (KH·KW·C, O) on the calling thread, for a chunk that has
+    its channels-last gradient rows ``gy`` (b·OH·OW, O) already (the column kernels' input gradient
+    made them)."""
     xpad = _channels_last_padded(xp, x[sl], padding)                # (b, Hp, Wp, C)
-    out = grad_out.shape[2:]
-    gy = _channels_last_grad(xp, grad_out, sl) if gy is None else gy  # (b·L, O), contiguous
     C, O = x.shape[1], gy.shape[1]
     if gy.dtype != np.float32 or not gy.flags.c_contiguous:
         gy = np.ascontiguousarray(gy, dtype=np.float32)
     gw = np.empty((kernel[0] * kernel[1] * C, O), np.float32)      # (KH·KW·C, O)
-    geo = _geometry(xpad, C, O, kernel, stride, dilation, out)
+    geo = _geometry(xpad.shape[1], xpad.shape[2], C, O, kernel, stride, dilation, grad_out.shape[2:])
     lib().cc_conv2d_weight_grad(xpad.ctypes.data, gy.ctypes.data, gw.ctypes.data, 0, xpad.shape[0],
-                                  geo.ctypes.data)
+                                geo.ctypes.data)
     return gw
 
 
-__all__ = ["available", "applies", "per_image_bytes", "weight_tensor", "forward_chunk", "weight_grad_chunk",
+__all__ = ["available", "applies", "per_image_bytes", "weight_tensor", "forward", "weight_grad", "weight_grad_chunk",
            "CHUNK_BYTES", "MIN_POSITIONS", "MIN_ROWS", "MIN_OUT_CHANNELS"]

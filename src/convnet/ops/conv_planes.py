@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from ._clib import available, lib
+from ._clib import available, run
 from ._scratch import scratch
 
 # Fewest output positions in the batch: below, the per-call cost beats the columns' (batch-1
@@ -45,55 +45,67 @@ def applies(xp, dtype, other_dtype, kernel, groups, stride, out_channels, rows):
 SLACK = 16
 
 
-def _padded(x, padding):
-    """(b, C, H, W) -> zero-padded float32 copy (b, C, Hp, Wp) in per-thread scratch, followed by
-    ``SLACK`` zeroed floats."""
+def _pad_call(x, xpad, sl, padding):
+    """The pool task copying ``x[sl]`` (b, C, H, W) contiguous into its zero-padded planes of ``xpad``."""
     (pt, pb), (pl, pr) = padding
-    b, C, H, W = x.shape
-    shape = (b, C, H + pt + pb, W + pl + pr)
+    b, C, H, W = x[sl].shape
+    geo = np.array([H, W, pt, pb, pl, pr], np.int64)
+    return ("cc_pad_planes", x[sl].ctypes.data, xpad[sl].ctypes.data, b * C, geo.ctypes.data), geo
+
+
+def _padded_buffer(x, padding):
+    """Per-thread scratch for ``x``'s zero-padded copy (N, C, Hp, Wp), followed by ``SLACK`` zeros."""
+    (pt, pb), (pl, pr) = padding
+    N, C, H, W = x.shape
+    shape = (N, C, H + pt + pb, W + pl + pr)
     n = math.prod(shape)
     flat = scratch(np, "planes_pad", (n + SLACK,), np.float32)
     flat[n:] = 0
-    out = flat[:n].reshape(shape)                                     # (n,) -> (b, C, Hp, Wp)
-    if pt or pb or pl or pr:
-        out[:, :, :pt] = 0
-        out[:, :, pt + H:] = 0
-        out[:, :, pt:pt + H, :pl] = 0
-        out[:, :, pt:pt + H, pl + W:] = 0
-    out[:, :, pt:pt + H, pl:pl + W] = x
-    return out
+    return flat[:n].reshape(shape)                                    # (n,) -> (N, C, Hp, Wp)
 
 
 def _geometry(xpad, O, kernel, stride, dilation, out):
-    g = scratch(np, "planes_geometry", (11,), np.int64)
-    g[:] = (xpad.shape[2], xpad.shape[3], xpad.shape[1], O, kernel[0], kernel[1], out[0], out[1],
-            stride[0], dilation[0], dilation[1])
-    return g
+    return np.array([xpad.shape[2], xpad.shape[3], xpad.shape[1], O, kernel[0], kernel[1], out[0], out[1],
+                     stride[0], dilation[0], dilation[1]], np.int64)
 
 
-def forward_chunk(x, w, bias, kernel, stride, padding, dilation, out, y, sl):
-    """``y[sl]`` (b, O, OH, OW) = conv of ``x[sl]`` (b, C, H, W) with ``w`` (O, C, KH, KW) contiguous float32."""
-    xpad = _padded(x[sl], padding)
-    ys = y[sl]
+def forward(x, w, bias, kernel, stride, padding, dilation, out, y, slices, parallel):
+    """``y`` (N, O, OH, OW) = conv of ``x`` (N, C, H, W) with ``w`` (O, C, KH, KW) contiguous float32,
+    plus ``bias``; each batch slice of ``slices`` pads its images and convolves them on one thread."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    bias = None if bias is None else np.ascontiguousarray(bias, dtype=np.float32)
+    xpad = _padded_buffer(x, padding)
     geo = _geometry(xpad, w.shape[0], kernel, stride, dilation, out)
-    lib().cc_conv2d_planes_forward(xpad.ctypes.data, w.ctypes.data, ys.ctypes.data, 0, xpad.shape[0], geo.ctypes.data)
-    if bias is not None:
-        ys += bias.reshape(-1, 1, 1)
+    keep, chunks = [], []
+    for sl in slices:
+        pad, pad_geo = _pad_call(x, xpad, sl, padding)
+        b = xpad[sl].shape[0]
+        chunk = [pad, ("cc_conv2d_planes_forward", xpad[sl].ctypes.data, w.ctypes.data, y[sl].ctypes.data, 0, b,
+                       geo.ctypes.data)]
+        if bias is not None:
+            chunk.append(("cc_bias_planes", y[sl].ctypes.data, bias.ctypes.data, b, w.shape[0], out[0] * out[1]))
+        keep.append(pad_geo)
+        chunks.append(chunk)
+    run(chunks, parallel)
 
 
-def weight_grad_chunk(x, grad_out, kernel, stride, padding, dilation, sl):
-    """This chunk's weight gradient (O, C, KH, KW) float32."""
-    xpad = _padded(x[sl], padding)
-    gy = grad_out[sl]
-    if gy.dtype != np.float32 or not gy.flags.c_contiguous:
-        gy = np.ascontiguousarray(gy, dtype=np.float32)
+def weight_grad(x, grad_out, kernel, stride, padding, dilation, slices, parallel):
+    """The weight gradient (O, C, KH, KW) float32: per batch slice a partial sum (one thread each),
+    added in slice order."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    gy = np.ascontiguousarray(grad_out, dtype=np.float32)
+    xpad = _padded_buffer(x, padding)
     O = gy.shape[1]
-    gw = np.empty((O, x.shape[1]) + tuple(kernel), np.float32)
-    geo = _geometry(xpad, O, kernel, stride, dilation, grad_out.shape[2:])
-    lib().cc_conv2d_planes_weight_grad(xpad.ctypes.data, gy.ctypes.data, gw.ctypes.data, 0, xpad.shape[0],
-                                       geo.ctypes.data)
-    return gw
+    parts = np.empty((len(slices), O, x.shape[1]) + tuple(kernel), np.float32)   # (chunks, O, C, KH, KW)
+    geo = _geometry(xpad, O, kernel, stride, dilation, gy.shape[2:])
+    keep, chunks = [], []
+    for i, sl in enumerate(slices):
+        pad, pad_geo = _pad_call(x, xpad, sl, padding)
+        keep.append(pad_geo)
+        chunks.append([pad, ("cc_conv2d_planes_weight_grad", xpad[sl].ctypes.data, gy[sl].ctypes.data,
+                             parts[i].ctypes.data, 0, xpad[sl].shape[0], geo.ctypes.data)])
+    run(chunks, parallel)
+    return parts.sum(axis=0) if len(slices) > 1 else parts[0]
 
 
-__all__ = ["applies", "forward_chunk", "weight_grad_chunk", "MIN_ROWS", "MAX_OUT_CHANNELS",
-           "CHUNK_BYTES"]
+__all__ = ["applies", "forward", "weight_grad", "MIN_ROWS", "MAX_OUT_CHANNELS", "CHUNK_BYTES"]

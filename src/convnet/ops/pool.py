@@ -271,16 +271,16 @@ def _c_maxpool2d_forward(x, w):
     layout = _c_pool_layout(x, w)
     if layout is None:
         return None
-    xp, lib = array_module(x), _clib.lib()
+    xp = array_module(x)
     geo = _c_pool_geometry(xp, w)
     if layout == "planes":
         src = _flatten_lead(x, 2)                                            # (*lead, H, W) -> (B, H, W)
         out = xp.empty(src.shape[:1] + w.out, x.dtype)
         code = xp.empty(out.shape, xp.int32)
 
-        def work(sl):
-            lib.cc_maxpool2d_planes_forward(src[sl].ctypes.data, out[sl].ctypes.data, code[sl].ctypes.data,
-                                            out[sl].shape[0], geo.ctypes.data)
+        def call(sl):
+            return ("cc_maxpool2d_planes_forward", src[sl].ctypes.data, out[sl].ctypes.data, code[sl].ctypes.data,
+                    out[sl].shape[0], geo.ctypes.data)
         result = out.reshape(x.shape[:-2] + w.out)                           # (B, OH, OW) -> (*lead, OH, OW)
     else:
         src = xp.moveaxis(x, 1, -1)                                          # (N, C, H, W) -> (N, H, W, C) view
@@ -288,37 +288,37 @@ def _c_maxpool2d_forward(x, w):
         out = xp.empty(src.shape[:1] + w.out + (C,), x.dtype)
         code = xp.empty(out.shape, xp.int32)
 
-        def work(sl):
-            lib.cc_maxpool2d_last_forward(src[sl].ctypes.data, out[sl].ctypes.data, code[sl].ctypes.data,
-                                          out[sl].shape[0], C, geo.ctypes.data)
+        def call(sl):
+            return ("cc_maxpool2d_last_forward", src[sl].ctypes.data, out[sl].ctypes.data, code[sl].ctypes.data,
+                    out[sl].shape[0], C, geo.ctypes.data)
         result = xp.moveaxis(out, -1, 1)                                     # (N, OH, OW, C) viewed as (N, C, OH, OW)
-    map_chunks(xp, work, _batch_slices(src.shape[0], src.nbytes), src.nbytes, PARALLEL_MIN_BYTES)
+    _clib.run([[call(sl)] for sl in _batch_slices(src.shape[0], src.nbytes)], src.nbytes >= PARALLEL_MIN_BYTES)
     return result, (layout, code, geo)
 
 
 def _c_maxpool2d_backward(grad_out, shape, w, layout, code, geo):
     """Each output's gradient added onto its window's winner (the forward's ``code``), by the C
     kernels; the input gradient has the input's layout."""
-    xp, lib = array_module(grad_out), _clib.lib()
+    xp = array_module(grad_out)
     g = grad_out.astype(xp.float32, copy=False)
     if layout == "planes":
         gs = xp.ascontiguousarray(g.reshape(code.shape))                    # (*lead, OH, OW) -> (B, OH, OW)
         gx = _pool.empty(xp, code.shape[:1] + w.n, xp.float32)
 
-        def work(sl):
-            lib.cc_maxpool2d_planes_backward(gs[sl].ctypes.data, code[sl].ctypes.data, gx[sl].ctypes.data,
-                                             gs[sl].shape[0], geo.ctypes.data)
+        def call(sl):
+            return ("cc_maxpool2d_planes_backward", gs[sl].ctypes.data, code[sl].ctypes.data, gx[sl].ctypes.data,
+                    gs[sl].shape[0], geo.ctypes.data)
         result = gx.reshape(shape)                                           # (B, H, W) -> (*lead, H, W)
     else:
         gs = xp.ascontiguousarray(xp.moveaxis(g, 1, -1))                     # (N, C, OH, OW) -> (N, OH, OW, C)
         C = gs.shape[-1]
         gx = _pool.empty(xp, code.shape[:1] + w.n + (C,), xp.float32)
 
-        def work(sl):
-            lib.cc_maxpool2d_last_backward(gs[sl].ctypes.data, code[sl].ctypes.data, gx[sl].ctypes.data,
-                                           gs[sl].shape[0], C, geo.ctypes.data)
+        def call(sl):
+            return ("cc_maxpool2d_last_backward", gs[sl].ctypes.data, code[sl].ctypes.data, gx[sl].ctypes.data,
+                    gs[sl].shape[0], C, geo.ctypes.data)
         result = xp.moveaxis(gx, -1, 1)                                      # (N, H, W, C) viewed as (N, C, H, W)
-    map_chunks(xp, work, _batch_slices(gx.shape[0], gx.nbytes), gx.nbytes, PARALLEL_MIN_BYTES)
+    _clib.run([[call(sl)] for sl in _batch_slices(gx.shape[0], gx.nbytes)], gx.nbytes >= PARALLEL_MIN_BYTES)
     return result
 
 
