@@ -376,9 +376,10 @@ def test_batch_norm_c_kernels_match_torch(C, training, affine, monkeypatch):
 @pytest.mark.skipif(not __import__("convnet.ops._clib", fromlist=["available"]).available(),
                     reason="C kernels not built or no AVX-512 on this CPU")
 @pytest.mark.parametrize("layout", ["contiguous", "channels_last", "mixed"])
-def test_relu_gradient_c_kernel(layout, monkeypatch):
-    """ReLU's gradient by the C kernel (both layouts; a mixed pair falls back to NumPy): g where the
-    output is > 0, zero elsewhere, also where the input was 0 or NaN and where g is inf."""
+def test_relu_c_kernels(layout, monkeypatch):
+    """ReLU by the C kernels (both layouts; a mixed pair falls back to NumPy): the forward is
+    np.maximum(x, 0) (NaN stays NaN, -0.0 stays); the gradient is g where the output is > 0, zero
+    elsewhere, also where the input was 0 or NaN and where g is inf."""
     from convnet.ops import activation
     monkeypatch.setattr(activation, "PARALLEL_MIN_BYTES", 0)
     calls = []
@@ -391,6 +392,8 @@ def test_relu_gradient_c_kernel(layout, monkeypatch):
     g0[1, 1, 1, 1] = np.inf
     x = cn.Tensor(x0 if layout == "contiguous" else _last(x0), requires_grad=True)
     y = F.relu(x)
+    np.testing.assert_array_equal(y.detach().numpy(), np.maximum(x0, np.float32(0)))
+    assert np.signbit(y.detach().numpy()[0, 0, 0, 2])
     y.backward(cn.Tensor(_last(g0) if layout == "channels_last" else g0))  # mixed: x channels-last, g not
     want = np.where(x0 > 0, g0, 0.0)
     np.testing.assert_array_equal(x.grad.numpy()[~np.isnan(x0)], want[~np.isnan(x0)])

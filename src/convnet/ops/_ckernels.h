@@ -30,6 +30,7 @@ void cc_conv2d_planes_forward(const float *x, const float *w, float *y, int64_t 
                               const int64_t *geometry);
 void cc_conv2d_planes_weight_grad(const float *x, const float *gy, float *gw, int64_t n0, int64_t n1,
                                   const int64_t *geometry);
+void cc_relu_forward(const float *x, float *y, int64_t n);
 void cc_relu_backward(const float *out, const float *g, float *gx, int64_t n);
 void cc_maxpool2d_planes_forward(const float *x, float *out, int32_t *code, int64_t B, const int64_t *geometry);
 void cc_maxpool2d_planes_backward(const float *g, const int32_t *code, float *gx, int64_t B, const int64_t *geometry);

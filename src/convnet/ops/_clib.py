@@ -26,6 +26,7 @@ _SIGNATURES = {                                                   # name -> argu
     "cc_bn_affine": [_P, _P, _I, _I, _P, _P],
     "cc_bn_grad_sums": [_P, _P, _I, _I, _P, _P, _P],
     "cc_bn_grad_input": [_P, _P, _P, _I, _I, _P, _P, _P, _P],
+    "cc_relu_forward": [_P, _P, _I],
     "cc_relu_backward": [_P, _P, _P, _I],
     "cc_conv2d_planes_forward": [_P, _P, _P, _I, _I, _P],
     "cc_conv2d_planes_weight_grad": [_P, _P, _P, _I, _I, _P],

@@ -25,13 +25,13 @@
 
 /* ---- the tasks ---------------------------------------------------------------------------- */
 
-enum { T_CONV_FWD, T_CONV_WGRAD, T_PLANES_FWD, T_PLANES_WGRAD, T_RELU_BWD, T_MAXPOOL_PLANES_FWD,
+enum { T_CONV_FWD, T_CONV_WGRAD, T_PLANES_FWD, T_PLANES_WGRAD, T_RELU_FWD, T_RELU_BWD, T_MAXPOOL_PLANES_FWD,
        T_MAXPOOL_PLANES_BWD, T_MAXPOOL_LAST_FWD, T_MAXPOOL_LAST_BWD, T_BN_MOMENTS, T_BN_AFFINE,
        T_BN_GRAD_SUMS, T_BN_GRAD_INPUT, T_PAD_LAST, T_PAD_PLANES, T_BIAS_LAST, T_BIAS_PLANES, NTASKS };
 
 static const char *const TASK_NAMES[NTASKS] = {
     "cc_conv2d_forward", "cc_conv2d_weight_grad", "cc_conv2d_planes_forward", "cc_conv2d_planes_weight_grad",
-    "cc_relu_backward", "cc_maxpool2d_planes_forward", "cc_maxpool2d_planes_backward",
+    "cc_relu_forward", "cc_relu_backward", "cc_maxpool2d_planes_forward", "cc_maxpool2d_planes_backward",
     "cc_maxpool2d_last_forward", "cc_maxpool2d_last_backward", "cc_bn_moments", "cc_bn_affine",
     "cc_bn_grad_sums", "cc_bn_grad_input", "cc_pad_last", "cc_pad_planes", "cc_bias_last", "cc_bias_planes"};
 
@@ -53,6 +53,7 @@ static void run_row(const int64_t *r) {
     case T_CONV_WGRAD: cc_conv2d_weight_grad(F(1), F(2), F(3), r[4], r[5], I64(6)); break;
     case T_PLANES_FWD: cc_conv2d_planes_forward(F(1), F(2), F(3), r[4], r[5], I64(6)); break;
     case T_PLANES_WGRAD: cc_conv2d_planes_weight_grad(F(1), F(2), F(3), r[4], r[5], I64(6)); break;
+    case T_RELU_FWD: cc_relu_forward(F(1), F(2), r[3]); break;
     case T_RELU_BWD: cc_relu_backward(F(1), F(2), F(3), r[4]); break;
     case T_MAXPOOL_PLANES_FWD: cc_maxpool2d_planes_forward(F(1), F(2), I32(3), r[4], I64(5)); break;
     case T_MAXPOOL_PLANES_BWD: cc_maxpool2d_planes_backward(F(1), I32(2), F(3), r[4], I64(5)); break;

@@ -28,7 +28,13 @@ class ReLU(Function):
             out = xp.maximum(x, zero)
         else:
             out = _pool.empty_like(x)                              # keeps a channels-last layout
-            _batch_map(xp, lambda sl: xp.maximum(x[sl], zero, out=out[sl]), out)
+            flat = _same_layout_rows(x, out)
+            if flat is not None:                                   # one C pass per slice, on the C pool
+                xf, of = flat
+                _clib.run([[("cc_relu_forward", xf[sl].ctypes.data, of[sl].ctypes.data, xf[sl].size)]
+                           for sl in even_slices(x.shape[0])])
+            else:
+                _batch_map(xp, lambda sl: xp.maximum(x[sl], zero, out=out[sl]), out)
         if self.needs_input_grad[0]:  # else no backward will run
             self.out = out
         return out

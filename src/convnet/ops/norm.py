@@ -75,19 +75,34 @@ def _sum_to(a, shape, b=None):
     return sum_over(a, axes, b).reshape(shape)
 
 
-def map_batch_blocks(work, x):
-    """``[work(sl) for sl in blocks]`` over consecutive batch slices ``x[sl]`` of about
-    ``BLOCK_BYTES`` each, in batch order; the blocks go to the worker pool in contiguous runs.
-    The blocks depend on ``x.shape`` only, so per-block results combine deterministically."""
+def _batch_blocks(x):
+    """Consecutive batch slices of ``x`` of about ``BLOCK_BYTES`` each, in batch order. They depend
+    on ``x.shape`` only, so per-block results combine deterministically."""
     if x.nbytes <= BLOCK_BYTES:  # one block
-        return [work(slice(None))]
+        return [slice(None)]
     N = x.shape[0]
     rows = max(1, BLOCK_BYTES // max(1, x.nbytes // max(1, N)))
-    blocks = [slice(i, min(i + rows, N)) for i in range(0, N, rows)] or [slice(0, 0)]
+    return [slice(i, min(i + rows, N)) for i in range(0, N, rows)] or [slice(0, 0)]
+
+
+def map_batch_blocks(work, x):
+    """``[work(sl) for sl in blocks]`` over :func:`_batch_blocks` of ``x``; the blocks go to the
+    worker pool in contiguous runs."""
+    blocks = _batch_blocks(x)
+    if len(blocks) == 1:
+        return [work(blocks[0])]
     runs = [blocks[r] for r in even_slices(len(blocks))]
     parts = map_chunks(array_module(x), lambda run: [work(sl) for sl in run], runs, x.nbytes,
                        PARALLEL_MIN_BYTES)
     return [r for part in parts for r in part]
+
+
+def _c_batch_blocks(call, x):
+    """The C kernel calls ``call(i, sl)`` for the :func:`_batch_blocks` ``sl`` of ``x`` (block ``i``),
+    on the C kernels' worker threads; returns the number of blocks."""
+    blocks = _batch_blocks(x)
+    _clib.run([[call(i, sl)] for i, sl in enumerate(blocks)], len(blocks) > 1 and x.nbytes >= PARALLEL_MIN_BYTES)
+    return len(blocks)
 
 
 def _total(parts):
@@ -129,16 +144,12 @@ def _c_moments(xl):
     xp = array_module(xl)
     C = xl.shape[-1]
     M = xl.size // max(1, C)
-    lib = _clib.lib()
 
     def block_sums(shift, want_sq):
-        def work(sl):
-            blk = xl[sl]
-            out = xp.zeros((2, C), xp.float64)                     # (sum of d, sum of d^2), d = x - shift
-            lib.cc_bn_moments(blk.ctypes.data, blk.size // C, C, shift.ctypes.data, out[0].ctypes.data,
-                              out[1].ctypes.data, want_sq)
-            return out
-        return _total(map_batch_blocks(work, xl))
+        out = xp.zeros((len(_batch_blocks(xl)), 2, C), xp.float64)  # per block: sum of d, sum of d^2; d = x - shift
+        _c_batch_blocks(lambda i, sl: ("cc_bn_moments", xl[sl].ctypes.data, xl[sl].size // C, C, shift.ctypes.data,
+                                       out[i, 0].ctypes.data, out[i, 1].ctypes.data, want_sq), xl)
+        return _total(list(out))
     mean = (block_sums(xp.zeros(C, xp.float32), 0)[0] / M).astype(xp.float32)
     s = block_sums(mean, 1) / M                                    # E[x - mean], E[(x - mean)^2]
     var = s[1] - s[0] * s[0]                                       # exact up to the rounding of mean
@@ -284,12 +295,8 @@ class Normalize(Function):
         if self.last is not None and _c_rows(x, y):                # channels-last rows: one C pass per block
             C = x.shape[-1]
             sv, hv = _channel_vector(scale, C), _channel_vector(shift, C)
-            lib = _clib.lib()
-
-            def work_c(sl):
-                lib.cc_bn_affine(x[sl].ctypes.data, y[sl].ctypes.data, x[sl].size // C, C, sv.ctypes.data,
-                                 hv.ctypes.data)
-            map_batch_blocks(work_c, x)
+            _c_batch_blocks(lambda i, sl: ("cc_bn_affine", x[sl].ctypes.data, y[sl].ctypes.data, x[sl].size // C, C,
+                                           sv.ctypes.data, hv.ctypes.data), x)
             return y
         scale, shift = _sample_rows(x, scale, shift)
 
@@ -357,26 +364,21 @@ class Normalize(Function):
         """Per-channel sums of g and of g (x - mean) over contiguous (N, *S, C) float32 rows, by
         the C kernel over batch blocks; returned in keepdims shape (1, *1, C), g's dtype."""
         C = g.shape[-1]
-        mv, lib = _channel_vector(mean, C), _clib.lib()
-
-        def work(sl):
-            out = xp.zeros((2, C), xp.float64)
-            lib.cc_bn_grad_sums(g[sl].ctypes.data, x[sl].ctypes.data, g[sl].size // C, C, mv.ctypes.data,
-                                out[0].ctypes.data, out[1].ctypes.data)
-            return out
-        tot = _total(map_batch_blocks(work, g)).astype(g.dtype)
+        mv = _channel_vector(mean, C)
+        out = xp.zeros((len(_batch_blocks(g)), 2, C), xp.float64)  # per block: sum of g, sum of g (x - mean)
+        _c_batch_blocks(lambda i, sl: ("cc_bn_grad_sums", g[sl].ctypes.data, x[sl].ctypes.data, g[sl].size // C, C,
+                                       mv.ctypes.data, out[i, 0].ctypes.data, out[i, 1].ctypes.data), g)
+        tot = _total(list(out)).astype(g.dtype)
         keep = (1,) * (g.ndim - 1) + (C,)
         return tot[0].reshape(keep), tot[1].reshape(keep)
 
     @staticmethod
     def _c_grad_input(x, g, gx, mean, c, k, cg):
         """gx = c g - (k (x - mean) + cg) over contiguous (N, *S, C) float32 rows, by the C kernel."""
-        C, lib = g.shape[-1], _clib.lib()
-
-        def work(sl):
-            lib.cc_bn_grad_input(g[sl].ctypes.data, x[sl].ctypes.data, gx[sl].ctypes.data, g[sl].size // C, C,
-                                 mean.ctypes.data, c.ctypes.data, k.ctypes.data, cg.ctypes.data)
-        map_batch_blocks(work, g)
+        C = g.shape[-1]
+        _c_batch_blocks(lambda i, sl: ("cc_bn_grad_input", g[sl].ctypes.data, x[sl].ctypes.data, gx[sl].ctypes.data,
+                                       g[sl].size // C, C, mean.ctypes.data, c.ctypes.data, k.ctypes.data,
+                                       cg.ctypes.data), g)
 
     def _backward_per_channel(self, xp, g):
         """The affine backward when ``weight`` is constant over ``axes``: the sums of g and g*xhat
