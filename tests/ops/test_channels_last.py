@@ -378,10 +378,11 @@ def test_batch_norm_c_kernels_match_torch(C, training, affine, monkeypatch):
 @pytest.mark.parametrize("layout", ["contiguous", "channels_last", "mixed"])
 def test_relu_c_kernels(layout, monkeypatch):
     """ReLU by the C kernels (both layouts; a mixed pair falls back to NumPy): the forward is
-    np.maximum(x, 0) (NaN stays NaN, -0.0 stays); the gradient is g where the output is > 0, zero
+    np.maximum(x, 0) (NaN stays NaN; -0.0 stays -0.0, as in torch.relu); the gradient is g where the output is > 0, zero
     elsewhere, also where the input was 0 or NaN and where g is inf."""
     from convnet.ops import activation
     monkeypatch.setattr(activation, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(activation._pool, "MIN_BYTES", 0)
     calls = []
     real = activation._same_layout_rows
     monkeypatch.setattr(activation, "_same_layout_rows", lambda *a: calls.append(real(*a)) or calls[-1])

@@ -13,7 +13,7 @@ PARALLEL_MIN_BYTES = 1 << 20
 
 
 def _batch_map(xp, work, out):
-    """``work(sl)`` for batch slices ``sl`` of ``out``, one per worker thread."""
+    """``work(sl)`` for batch slices ``sl`` of ``out``, one per worker thread (inline when small)."""
     map_chunks(xp, work, even_slices(out.shape[0]), out.nbytes, PARALLEL_MIN_BYTES)
 
 
@@ -24,7 +24,7 @@ class ReLU(Function):
     def forward(self, x):
         xp = array_module(x)
         zero = x.dtype.type(0)
-        if x.nbytes < PARALLEL_MIN_BYTES or x.ndim == 0:
+        if x.ndim == 0 or x.nbytes < _pool.MIN_BYTES:
             out = xp.maximum(x, zero)
         else:
             out = _pool.empty_like(x)                              # keeps a channels-last layout
@@ -32,7 +32,7 @@ class ReLU(Function):
             if flat is not None:                                   # one C pass per slice, on the C pool
                 xf, of = flat
                 _clib.run([[("cc_relu_forward", xf[sl].ctypes.data, of[sl].ctypes.data, xf[sl].size)]
-                           for sl in even_slices(x.shape[0])])
+                           for sl in even_slices(x.shape[0])], x.nbytes >= PARALLEL_MIN_BYTES)
             else:
                 _batch_map(xp, lambda sl: xp.maximum(x[sl], zero, out=out[sl]), out)
         if self.needs_input_grad[0]:  # else no backward will run
@@ -41,14 +41,14 @@ class ReLU(Function):
 
     def backward(self, g):  # ReLU passes the gradient only where the input was positive
         xp = array_module(g)
-        if g.nbytes < PARALLEL_MIN_BYTES or g.ndim == 0:
+        if g.ndim == 0 or g.nbytes < _pool.MIN_BYTES:
             return g * (self.out > 0)
         gx = _pool.empty_like(self.out)                            # the layout of the forward's tensors
         flat = _same_layout_rows(self.out, g, gx)
         if flat is not None:                                       # one C pass per slice, no mask array
             out, gf, gxf = flat
             _clib.run([[("cc_relu_backward", out[sl].ctypes.data, gf[sl].ctypes.data, gxf[sl].ctypes.data,
-                         out[sl].size)] for sl in even_slices(gxf.shape[0])])
+                         out[sl].size)] for sl in even_slices(gxf.shape[0])], g.nbytes >= PARALLEL_MIN_BYTES)
             return gx
         _batch_map(xp, lambda sl: xp.multiply(g[sl], self.out[sl] > 0, out=gx[sl]), gx)
         return gx

@@ -275,8 +275,8 @@ def _c_maxpool2d_forward(x, w):
     geo = _c_pool_geometry(xp, w)
     if layout == "planes":
         src = _flatten_lead(x, 2)                                            # (*lead, H, W) -> (B, H, W)
-        out = xp.empty(src.shape[:1] + w.out, x.dtype)
-        code = xp.empty(out.shape, xp.int32)
+        out = _pool.empty(xp, src.shape[:1] + w.out, x.dtype)
+        code = _pool.empty(xp, out.shape, xp.int32)
 
         def call(sl):
             return ("cc_maxpool2d_planes_forward", src[sl].ctypes.data, out[sl].ctypes.data, code[sl].ctypes.data,
@@ -285,8 +285,8 @@ def _c_maxpool2d_forward(x, w):
     else:
         src = xp.moveaxis(x, 1, -1)                                          # (N, C, H, W) -> (N, H, W, C) view
         C = src.shape[-1]
-        out = xp.empty(src.shape[:1] + w.out + (C,), x.dtype)
-        code = xp.empty(out.shape, xp.int32)
+        out = _pool.empty(xp, src.shape[:1] + w.out + (C,), x.dtype)
+        code = _pool.empty(xp, out.shape, xp.int32)
 
         def call(sl):
             return ("cc_maxpool2d_last_forward", src[sl].ctypes.data, out[sl].ctypes.data, code[sl].ctypes.data,
