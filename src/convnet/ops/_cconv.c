@@ -94,6 +94,9 @@ CC_TARGET void cc_conv2d_forward(const float *x, const float *w, float *y, int64
     const int64_t KH = geometry[4], KW = geometry[5], OH = geometry[6], OW = geometry[7];
     const int64_t sh = geometry[8], sw = geometry[9], dh = geometry[10], dw = geometry[11];
     const int64_t sx = sw * C, rstep = dh * Wp * C, cstep = dw * C;
+    /* Undilated columns: a kernel row's taps and channels are KW*C consecutive floats of x and of
+       w, one loop instead of two (LeNet-5's C3, 6 channels: 0.51 -> 0.47 ms, 1 thread). */
+    const int64_t Ck = dw == 1 ? KW * C : C, KWk = dw == 1 ? 1 : KW;
     for (int64_t n = n0; n < n1; n++) {
         for (int64_t i = 0; i < OH; i++) {
             const float *xrow = x + ((n * Hp + i * sh) * Wp) * C;
@@ -106,7 +109,7 @@ CC_TARGET void cc_conv2d_forward(const float *x, const float *w, float *y, int64
                 for (int b = 0; b < NB && FWD_PB[k][b]; b++) {
                     const int pb = FWD_PB[k][b];
                     for (; j + pb <= OW; j += pb)
-                        FWD_FN[mask != 0xFFFF][k][b](xrow + j * sx, sx, w + ob, C, O, KH, KW, rstep, cstep,
+                        FWD_FN[mask != 0xFFFF][k][b](xrow + j * sx, sx, w + ob, Ck, O, KH, KWk, rstep, cstep,
                                                      yrow + j * O + ob, mask);
                 }
                 ob += 16 * ov;

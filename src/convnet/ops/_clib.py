@@ -39,6 +39,9 @@ _SIGNATURES = {                                                   # name -> argu
     "cc_bias_last": [_P, _P, _I, _I],
     "cc_bias_planes": [_P, _P, _I, _I, _I],
 }
+# How long an idle worker of the C kernels' pool spins before it sleeps, in microseconds (waking a
+# sleeping one costs ~45 us here; measured in _cthreads.c). CONVNET_SPIN_US=0: sleep at once.
+SPIN_US = int(os.environ.get("CONVNET_SPIN_US", "300"))
 
 
 def lib():
@@ -60,7 +63,7 @@ def lib():
                             fn = getattr(cdll, name)
                             fn.argtypes, fn.restype = argtypes, None
                         cdll.cc_task_id.argtypes, cdll.cc_task_id.restype = [ctypes.c_char_p], _I
-                        cdll.cc_pool_run.argtypes, cdll.cc_pool_run.restype = [_P, _I, _P, _I, _I], _I
+                        cdll.cc_pool_run.argtypes, cdll.cc_pool_run.restype = [_P, _I, _P, _I, _I, _I], _I
                         _state["ids"] = {name: cdll.cc_task_id(name.encode()) for name in _SIGNATURES}
                         found = cdll
             except (OSError, AttributeError, ImportError, ValueError):
@@ -97,7 +100,7 @@ def run(chunks, parallel=True):
     table = np.array([r + (0,) * (width - len(r)) for r in rows], dtype=np.int64)  # (calls, width)
     bounds = np.cumsum([0] + [len(c) for c in chunks], dtype=np.int64)
     threads = num_threads() if parallel else 1
-    lib().cc_pool_run(table.ctypes.data, width, bounds.ctypes.data, len(chunks), threads)
+    lib().cc_pool_run(table.ctypes.data, width, bounds.ctypes.data, len(chunks), threads, SPIN_US)
 
 
-__all__ = ["lib", "available", "takes", "run"]
+__all__ = ["lib", "available", "takes", "run", "SPIN_US"]

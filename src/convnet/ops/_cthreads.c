@@ -4,12 +4,16 @@
    Why not Python's worker pool (ops/_parallel.py), which the NumPy kernels keep: there each chunk
    is Python code that needs the GIL to start and to finish, and a LeNet-5 step's ~9 parallel ops
    spent ~1.8 ms of its ~10.5 in that hand-off (a worker started ~80 us after the op, the caller
-   then waited for it). Here a job is published with one atomic store and a condition broadcast,
-   and the workers never touch Python. Threads take chunks in turn from one atomic ticket
-   (generation | chunk count | next chunk), so a worker that wakes late finds the chunks taken and
-   the caller does not wait for it. (Workers that spin a while before sleeping, as OpenMP's do,
-   measured no faster here: 0-5 ms of spinning gave the same LeNet-5 step, and 1 ms made ResNet-20
-   10% slower, spinning beside the NumPy kernels' threads.)
+   then waited for it). Here a job is published with one atomic store and the workers never touch
+   Python. Threads take chunks in turn from one atomic ticket (generation | chunk count | next
+   chunk), so a worker that wakes late finds the chunks taken and the caller does not wait for it.
+
+   An idle worker spins (with pause) for spin_us microseconds before it sleeps on a condition
+   variable, as OpenMP runtimes' threads do: waking a sleeping thread costs ~45 us on this
+   project's virtual machines (an idle virtual CPU is halted), once per op. Measured, 2 threads:
+   LeNet-5's C3 forward 0.315 -> 0.272 ms, a LeNet-5 training step 8.5-9.0 -> 7.8-8.0 ms with
+   300 us; ResNet-20 the same with 0, 100 or 300 us, 10% slower with 1000 (the spinning worker
+   then takes a core from the NumPy kernels' threads). CONVNET_SPIN_US sets it (ops/_clib.py).
 
    A job: rows of ncols int64 (row[0] a task id, see run_row, the rest its arguments); chunk i is
    rows bounds[i] .. bounds[i+1]-1, run in order by one thread. One job at a time: a second caller
@@ -19,6 +23,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "_ckernels.h"
@@ -82,6 +87,7 @@ static struct {
     _Atomic uint64_t ticket;                 /* generation << 32 | chunks << 16 | next chunk */
     _Atomic int64_t done;                    /* chunks of the current job finished */
     _Atomic int64_t sleepers;                /* workers asleep on cv */
+    _Atomic int64_t spin_ns;                 /* how long an idle worker spins before it sleeps */
     const int64_t *table, *bounds;           /* the current job (read after taking one of its chunks) */
     int64_t ncols;
     int nworkers;
@@ -91,6 +97,12 @@ static struct {
 } P = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static pthread_mutex_t run_mu = PTHREAD_MUTEX_INITIALIZER;   /* one job at a time */
+
+static int64_t now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
 
 static inline void cpu_relax(void) {
 #ifdef CC_X86
@@ -117,11 +129,17 @@ static void *worker(void *arg) {
     (void)arg;
     uint32_t seen = GEN(atomic_load(&P.ticket));
     for (;;) {
-        pthread_mutex_lock(&P.mu);
-        atomic_fetch_add(&P.sleepers, 1);         /* before the check: cc_pool_run reads it after publishing */
-        while (GEN(atomic_load(&P.ticket)) == seen) pthread_cond_wait(&P.cv, &P.mu);
-        atomic_fetch_sub(&P.sleepers, 1);
-        pthread_mutex_unlock(&P.mu);
+        const int64_t until = now_ns() + atomic_load(&P.spin_ns);
+        for (int spins = 1; GEN(atomic_load(&P.ticket)) == seen; spins++) {
+            cpu_relax();
+            if (spins % 256 == 0 && now_ns() > until) {             /* idle long enough: sleep */
+                pthread_mutex_lock(&P.mu);
+                atomic_fetch_add(&P.sleepers, 1);  /* before the check: cc_pool_run reads it after publishing */
+                while (GEN(atomic_load(&P.ticket)) == seen) pthread_cond_wait(&P.cv, &P.mu);
+                atomic_fetch_sub(&P.sleepers, 1);
+                pthread_mutex_unlock(&P.mu);
+            }
+        }
         seen = GEN(atomic_load(&P.ticket));
         take_chunks(seen);
     }
@@ -159,10 +177,10 @@ static int ensure_workers(int want) {
     return P.nworkers;
 }
 
-/* Run the job on up to `threads` threads (this one included). Returns the number of threads
-   that could take part. */
+/* Run the job on up to `threads` threads (this one included); idle workers then spin `spin_us`
+   microseconds before they sleep. Returns the number of threads that could take part. */
 int64_t cc_pool_run(const int64_t *table, int64_t ncols, const int64_t *bounds, int64_t nchunks,
-                    int64_t threads) {
+                    int64_t threads, int64_t spin_us) {
     if (threads < 2 || nchunks < 2 || nchunks > 0xFFFF || pthread_mutex_trylock(&run_mu) != 0) {
         for (int64_t row = bounds[0]; row < bounds[nchunks]; row++) run_row(table + row * ncols);
         return 1;
@@ -173,6 +191,7 @@ int64_t cc_pool_run(const int64_t *table, int64_t ncols, const int64_t *bounds, 
         for (int64_t row = bounds[0]; row < bounds[nchunks]; row++) run_row(table + row * ncols);
         return 1;
     }
+    atomic_store(&P.spin_ns, spin_us * 1000);
     P.table = table;
     P.bounds = bounds;
     P.ncols = ncols;
