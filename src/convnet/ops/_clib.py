@@ -1,12 +1,12 @@
 """Loader of the optional C kernels (the extension ``convnet.ops._ckernels``: ``_cconv.c`` direct
 convolution channels-last, ``_cplanes.c`` direct convolution on NCHW planes for few output
-channels, ``_cnorm.c`` channels-last batch norm, ``_cact.c`` ReLU's gradient, ``_cpool.c`` max
-pooling), called through :mod:`ctypes`.
+channels, ``_cnorm.c`` channels-last batch norm, ``_cact.c`` ReLU, ``_cpool.c`` max pooling,
+``_clayout.c`` padded copies and bias), called through :mod:`ctypes`, and :func:`run`, which runs
+batch chunks of kernel calls on the extension's own worker threads (``_cthreads.c``).
 
 The extension is built by ``pip install`` when a C compiler is there (it is optional), its code
 needs AVX-512 at run time, and ``CONVNET_C_KERNELS=0`` switches it off; in every other case
-:func:`lib` is None and the ops run their NumPy code. ctypes releases the GIL during a call, so
-the worker pool of :mod:`._parallel` runs the kernels on several batch chunks at once.
+:func:`lib` is None and the ops run their NumPy code.
 """
 from __future__ import annotations
 

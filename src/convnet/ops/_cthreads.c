@@ -90,6 +90,7 @@ static struct {
     _Atomic int64_t spin_ns;                 /* how long an idle worker spins before it sleeps */
     const int64_t *table, *bounds;           /* the current job (read after taking one of its chunks) */
     int64_t ncols;
+    _Atomic int64_t helpers;                 /* workers that may take part in the current job */
     int nworkers;
     pid_t pid;
     pthread_mutex_t mu;
@@ -126,7 +127,7 @@ static void take_chunks(uint32_t g) {
 }
 
 static void *worker(void *arg) {
-    (void)arg;
+    const int64_t index = (int64_t)(intptr_t)arg;             /* 0 .. nworkers-1 */
     uint32_t seen = GEN(atomic_load(&P.ticket));
     for (;;) {
         const int64_t until = now_ns() + atomic_load(&P.spin_ns);
@@ -141,7 +142,7 @@ static void *worker(void *arg) {
             }
         }
         seen = GEN(atomic_load(&P.ticket));
-        take_chunks(seen);
+        if (index < atomic_load(&P.helpers)) take_chunks(seen);   /* fewer threads asked for: sit out */
     }
     return NULL;
 }
@@ -169,7 +170,7 @@ static int ensure_workers(int want) {
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        const int err = pthread_create(&th, &attr, worker, NULL);
+        const int err = pthread_create(&th, &attr, worker, (void *)(intptr_t)P.nworkers);
         pthread_attr_destroy(&attr);
         if (err) break;
         P.nworkers++;
@@ -192,6 +193,7 @@ int64_t cc_pool_run(const int64_t *table, int64_t ncols, const int64_t *bounds, 
         return 1;
     }
     atomic_store(&P.spin_ns, spin_us * 1000);
+    atomic_store(&P.helpers, threads - 1);
     P.table = table;
     P.bounds = bounds;
     P.ncols = ncols;

@@ -1,4 +1,5 @@
-"""The worker pool that batch-parallel kernels (convolution, pooling) share.
+"""The worker pool that the NumPy kernels' batch chunks share (the C kernels have their own
+threads, ``_cthreads.c`` through :func:`._clib.run`).
 
 NumPy releases the GIL inside copies, reductions and GEMMs, so splitting the batch over one
 thread per core runs those in parallel; BLAS is pinned to one thread while the pool works,
