@@ -32,6 +32,11 @@ def test_every_chunk_runs_once(parts, parallel, rng, monkeypatch):
         np.testing.assert_array_equal(gx, expected)
 
 
+def test_an_empty_job_does_nothing():
+    _clib.run([])
+    _clib.run([[], []])
+
+
 def test_calls_of_a_chunk_run_in_order(rng):
     """A chunk's calls run one after another on one thread: the bias goes onto the finished copy."""
     x = rng.standard_normal((6, 3, 4, 5)).astype(np.float32)

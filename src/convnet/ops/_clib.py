@@ -96,6 +96,8 @@ def run(chunks, parallel=True):
 
     ids = _state["ids"]
     rows = [(ids[name],) + tuple(args) for chunk in chunks for name, *args in chunk]
+    if not rows:                                                  # e.g. an empty batch: nothing to run
+        return
     width = max(len(r) for r in rows)
     table = np.array([r + (0,) * (width - len(r)) for r in rows], dtype=np.int64)  # (calls, width)
     bounds = np.cumsum([0] + [len(c) for c in chunks], dtype=np.int64)
