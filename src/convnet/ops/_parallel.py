@@ -83,8 +83,8 @@ def _in_worker():
 
 def map_chunks(xp, work, slices, total_bytes, min_bytes):
     """``[work(sl) for sl in slices]``, in order; on NumPy with enough work, run on the pool
-    with BLAS limited to one thread per worker (each worker takes a run of consecutive slices,
-    the calling thread the first). Workers write disjoint slices of the output."""
+    with BLAS limited to one thread per worker (slices go to whichever thread is free, see
+    :func:`_shared`). Workers write disjoint slices of the output."""
     numpy, threads = xp.__name__ == "numpy", num_threads()
     if len(slices) < 2 or total_bytes < min_bytes or not numpy or threads < 2 or _in_worker():
         if not numpy or total_bytes < INLINE_PIN_BYTES or threads < 2 or _in_worker():
@@ -132,7 +132,7 @@ def even_slices(n, parts=None):
 
 def map_chunks_light(xp, work, slices, total_bytes, min_bytes):
     """:func:`map_chunks` for kernels that make no BLAS calls (ufuncs, einsum sums): BLAS keeps its
-    setting, and the calling thread runs the first slice itself while the pool runs the others."""
+    setting."""
     if len(slices) < 2 or total_bytes < min_bytes or xp.__name__ != "numpy" or num_threads() < 2 or _in_worker():
         return [work(sl) for sl in slices]
     return _shared(work, slices)

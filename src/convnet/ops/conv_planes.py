@@ -45,12 +45,15 @@ def applies(xp, dtype, other_dtype, kernel, groups, stride, out_channels, rows):
 SLACK = 16
 
 
-def _pad_call(x, xpad, sl, padding):
-    """The pool task copying ``x[sl]`` (b, C, H, W) contiguous into its zero-padded planes of ``xpad``."""
+def _pad_geometry(x, padding):
+    """Geometry of the pool task ``cc_pad_planes`` for ``x`` (N, C, H, W) contiguous."""
     (pt, pb), (pl, pr) = padding
-    b, C, H, W = x[sl].shape
-    geo = np.array([H, W, pt, pb, pl, pr], np.int64)
-    return ("cc_pad_planes", x[sl].ctypes.data, xpad[sl].ctypes.data, b * C, geo.ctypes.data), geo
+    return np.array([x.shape[2], x.shape[3], pt, pb, pl, pr], np.int64)
+
+
+def _pad_call(x, xpad, sl, pad_geo):
+    """The pool task copying ``x[sl]`` (b, C, H, W) contiguous into its zero-padded planes of ``xpad``."""
+    return ("cc_pad_planes", x[sl].ctypes.data, xpad[sl].ctypes.data, x[sl].shape[0] * x.shape[1], pad_geo.ctypes.data)
 
 
 def _padded_buffer(x, padding):
@@ -75,16 +78,15 @@ def forward(x, w, bias, kernel, stride, padding, dilation, out, y, slices, paral
     x = np.ascontiguousarray(x, dtype=np.float32)
     bias = None if bias is None else np.ascontiguousarray(bias, dtype=np.float32)
     xpad = _padded_buffer(x, padding)
-    geo = _geometry(xpad, w.shape[0], kernel, stride, dilation, out)
-    keep, chunks = [], []
+    geo, pad_geo = _geometry(xpad, w.shape[0], kernel, stride, dilation, out), _pad_geometry(x, padding)
+    chunks = []
     for sl in slices:
-        pad, pad_geo = _pad_call(x, xpad, sl, padding)
         b = xpad[sl].shape[0]
-        chunk = [pad, ("cc_conv2d_planes_forward", xpad[sl].ctypes.data, w.ctypes.data, y[sl].ctypes.data, 0, b,
-                       geo.ctypes.data)]
+        chunk = [_pad_call(x, xpad, sl, pad_geo),
+                 ("cc_conv2d_planes_forward", xpad[sl].ctypes.data, w.ctypes.data, y[sl].ctypes.data, 0, b,
+                  geo.ctypes.data)]
         if bias is not None:
             chunk.append(("cc_bias_planes", y[sl].ctypes.data, bias.ctypes.data, b, w.shape[0], out[0] * out[1]))
-        keep.append(pad_geo)
         chunks.append(chunk)
     run(chunks, parallel)
 
@@ -97,14 +99,10 @@ def weight_grad(x, grad_out, kernel, stride, padding, dilation, slices, parallel
     xpad = _padded_buffer(x, padding)
     O = gy.shape[1]
     parts = np.empty((len(slices), O, x.shape[1]) + tuple(kernel), np.float32)   # (chunks, O, C, KH, KW)
-    geo = _geometry(xpad, O, kernel, stride, dilation, gy.shape[2:])
-    keep, chunks = [], []
-    for i, sl in enumerate(slices):
-        pad, pad_geo = _pad_call(x, xpad, sl, padding)
-        keep.append(pad_geo)
-        chunks.append([pad, ("cc_conv2d_planes_weight_grad", xpad[sl].ctypes.data, gy[sl].ctypes.data,
-                             parts[i].ctypes.data, 0, xpad[sl].shape[0], geo.ctypes.data)])
-    run(chunks, parallel)
+    geo, pad_geo = _geometry(xpad, O, kernel, stride, dilation, gy.shape[2:]), _pad_geometry(x, padding)
+    run([[_pad_call(x, xpad, sl, pad_geo),
+          ("cc_conv2d_planes_weight_grad", xpad[sl].ctypes.data, gy[sl].ctypes.data, parts[i].ctypes.data, 0,
+           xpad[sl].shape[0], geo.ctypes.data)] for i, sl in enumerate(slices)], parallel)
     return parts.sum(axis=0) if len(slices) > 1 else parts[0]
 
 

@@ -97,12 +97,11 @@ def map_batch_blocks(work, x):
     return [r for part in parts for r in part]
 
 
-def _c_batch_blocks(call, x):
-    """The C kernel calls ``call(i, sl)`` for the :func:`_batch_blocks` ``sl`` of ``x`` (block ``i``),
-    on the C kernels' worker threads; returns the number of blocks."""
-    blocks = _batch_blocks(x)
+def _c_batch_blocks(call, x, blocks=None):
+    """The C kernel calls ``call(i, sl)`` for the :func:`_batch_blocks` ``sl`` of ``x`` (block ``i``;
+    ``blocks`` when the caller has them already), on the C kernels' worker threads."""
+    blocks = _batch_blocks(x) if blocks is None else blocks
     _clib.run([[call(i, sl)] for i, sl in enumerate(blocks)], len(blocks) > 1 and x.nbytes >= PARALLEL_MIN_BYTES)
-    return len(blocks)
 
 
 def _total(parts):
@@ -145,10 +144,12 @@ def _c_moments(xl):
     C = xl.shape[-1]
     M = xl.size // max(1, C)
 
+    blocks = _batch_blocks(xl)
+
     def block_sums(shift, want_sq):
-        out = xp.zeros((len(_batch_blocks(xl)), 2, C), xp.float64)  # per block: sum of d, sum of d^2; d = x - shift
+        out = xp.zeros((len(blocks), 2, C), xp.float64)           # per block: sum of d, sum of d^2; d = x - shift
         _c_batch_blocks(lambda i, sl: ("cc_bn_moments", xl[sl].ctypes.data, xl[sl].size // C, C, shift.ctypes.data,
-                                       out[i, 0].ctypes.data, out[i, 1].ctypes.data, want_sq), xl)
+                                       out[i, 0].ctypes.data, out[i, 1].ctypes.data, want_sq), xl, blocks)
         return _total(list(out))
     mean = (block_sums(xp.zeros(C, xp.float32), 0)[0] / M).astype(xp.float32)
     s = block_sums(mean, 1) / M                                    # E[x - mean], E[(x - mean)^2]
@@ -365,9 +366,10 @@ class Normalize(Function):
         the C kernel over batch blocks; returned in keepdims shape (1, *1, C), g's dtype."""
         C = g.shape[-1]
         mv = _channel_vector(mean, C)
-        out = xp.zeros((len(_batch_blocks(g)), 2, C), xp.float64)  # per block: sum of g, sum of g (x - mean)
+        blocks = _batch_blocks(g)
+        out = xp.zeros((len(blocks), 2, C), xp.float64)            # per block: sum of g, sum of g (x - mean)
         _c_batch_blocks(lambda i, sl: ("cc_bn_grad_sums", g[sl].ctypes.data, x[sl].ctypes.data, g[sl].size // C, C,
-                                       mv.ctypes.data, out[i, 0].ctypes.data, out[i, 1].ctypes.data), g)
+                                       mv.ctypes.data, out[i, 0].ctypes.data, out[i, 1].ctypes.data), g, blocks)
         tot = _total(list(out)).astype(g.dtype)
         keep = (1,) * (g.ndim - 1) + (C,)
         return tot[0].reshape(keep), tot[1].reshape(keep)
