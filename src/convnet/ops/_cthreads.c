@@ -24,7 +24,6 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "_ckernels.h"
 
@@ -92,7 +91,6 @@ static struct {
     int64_t ncols;
     _Atomic int64_t helpers;                 /* workers that may take part in the current job */
     int nworkers;
-    pid_t pid;
     pthread_mutex_t mu;
     pthread_cond_t cv;
 } P = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
@@ -153,7 +151,6 @@ static void after_fork_in_child(void) {
     pthread_cond_init(&P.cv, NULL);
     atomic_store(&P.sleepers, 0);
     P.nworkers = 0;                                              /* threads do not survive a fork */
-    P.pid = getpid();
 }
 
 /* Start workers up to `want` (caller holds run_mu). Returns how many there are. */
@@ -162,7 +159,6 @@ static int ensure_workers(int want) {
     if (!registered) {
         pthread_atfork(NULL, NULL, after_fork_in_child);
         registered = 1;
-        P.pid = getpid();
     }
     if (want > MAX_WORKERS) want = MAX_WORKERS;
     while (P.nworkers < want) {
@@ -211,5 +207,5 @@ int64_t cc_pool_run(const int64_t *table, int64_t ncols, const int64_t *bounds, 
         if (++spins % 1024 == 0) sched_yield();
     }
     pthread_mutex_unlock(&run_mu);
-    return 1 + workers;
+    return 1 + (workers < threads - 1 ? workers : threads - 1);
 }
