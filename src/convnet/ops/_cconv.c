@@ -77,10 +77,12 @@ typedef void (*fwd_fn)(const float *, int64_t, const float *, int64_t, int64_t, 
 FWD_FAMILY(0)
 FWD_FAMILY(1)
 
-/* pixel-block sizes per vector count, largest first; the row is covered greedily (a row of 10,
-   LeNet-5's C3, is one block of 10 rather than 8 + 2: few accumulators wait on the FMA latency) */
+/* Block sizes per vector count (1, 2, 4), largest first, with the kernels instantiated for each:
+   pixels per block in the forward, input channels per block in the weight gradient. A row is
+   covered greedily (a row of 10, LeNet-5's C3, is one block of 10 rather than 8 + 2: few
+   accumulators wait on the FMA latency; a width of 30 is 16 + 14). */
 #define NB 9
-static const int FWD_PB[3][NB] = {{16, 14, 12, 10, 8, 6, 4, 2, 1}, {8, 6, 4, 2, 1}, {6, 4, 2, 1}};
+static const int BLOCKS[3][NB] = {{16, 14, 12, 10, 8, 6, 4, 2, 1}, {8, 6, 4, 2, 1}, {6, 4, 2, 1}};
 static const fwd_fn FWD_FN[2][3][NB] = {
     {{fwd1_16_0, fwd1_14_0, fwd1_12_0, fwd1_10_0, fwd1_8_0, fwd1_6_0, fwd1_4_0, fwd1_2_0, fwd1_1_0},
      {fwd2_8_0, fwd2_6_0, fwd2_4_0, fwd2_2_0, fwd2_1_0}, {fwd4_6_0, fwd4_4_0, fwd4_2_0, fwd4_1_0}},
@@ -106,8 +108,8 @@ CC_TARGET void cc_conv2d_forward(const float *x, const float *w, float *y, int64
                 channel_block(O - ob, &ov, &mask);
                 const int k = ov == 4 ? 2 : ov - 1;
                 int64_t j = 0;
-                for (int b = 0; b < NB && FWD_PB[k][b]; b++) {
-                    const int pb = FWD_PB[k][b];
+                for (int b = 0; b < NB && BLOCKS[k][b]; b++) {
+                    const int pb = BLOCKS[k][b];
                     for (; j + pb <= OW; j += pb)
                         FWD_FN[mask != 0xFFFF][k][b](xrow + j * sx, sx, w + ob, Ck, O, KH, KWk, rstep, cstep,
                                                      yrow + j * O + ob, mask);
@@ -166,8 +168,6 @@ typedef void (*wgrad_fn)(const float *, const float *, float *, int64_t, int64_t
 WGRAD_FAMILY(0)
 WGRAD_FAMILY(1)
 
-/* channel-block sizes per vector count, largest first (a width of 30, LeNet-5's C3, is 16 + 14) */
-static const int WG_CB[3][NB] = {{16, 14, 12, 10, 8, 6, 4, 2, 1}, {8, 6, 4, 2, 1}, {6, 4, 2, 1}};
 static const wgrad_fn WG_FN[2][3][NB] = {
     {{wg1_16_0, wg1_14_0, wg1_12_0, wg1_10_0, wg1_8_0, wg1_6_0, wg1_4_0, wg1_2_0, wg1_1_0},
      {wg2_8_0, wg2_6_0, wg2_4_0, wg2_2_0, wg2_1_0}, {wg4_6_0, wg4_4_0, wg4_2_0, wg4_1_0}},
@@ -200,8 +200,8 @@ CC_TARGET void cc_conv2d_weight_grad(const float *x, const float *gy, float *gw,
                         channel_block(O - ob, &ov, &mask);
                         const int k = ov == 4 ? 2 : ov - 1;
                         int64_t c0 = 0;
-                        for (int b = 0; b < NB && WG_CB[k][b]; b++) {
-                            const int cb = WG_CB[k][b];
+                        for (int b = 0; b < NB && BLOCKS[k][b]; b++) {
+                            const int cb = BLOCKS[k][b];
                             for (; c0 + cb <= width; c0 += cb)
                                 WG_FN[mask != 0xFFFF][k][b](xt + c0, gr + ob, gt + c0 * O + ob, R, OW,
                                                             sh * Wp * C, OW * O, sw * C, O, mask);
