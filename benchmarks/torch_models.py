@@ -111,7 +111,7 @@ def twin(ours, theirs, x):
     ours.eval()
     theirs.eval()
     with cn.no_grad():
-        a = ours(cn.tensor(x)).data
+        a = ours(cn.tensor(x))._data
     with torch.no_grad():
         b = theirs(torch.from_numpy(x)).numpy()
     ours.train()

@@ -170,3 +170,34 @@ def check_conv2d_f32_against_loop_reference(x, w, b, rng, **kw):
     y.backward(cn.tensor(g))
     for ours, ref in zip((xt.grad, wt.grad, bt.grad), conv2d_ref_grads(x64, w64, g.astype(np.float64), **kw)):
         np.testing.assert_allclose(ours.numpy(), ref, rtol=1e-4, atol=1e-4)
+
+
+def _as_array(x):
+    """NumPy view of a convnet tensor, a torch tensor or anything array-like (no dtype change)."""
+    if hasattr(x, "_data") and not hasattr(x, "detach_"):  # convnet Tensor (torch tensors have detach_)
+        return np.asarray(x._data)
+    return _np(x)
+
+
+def assert_same(actual, expected, atol=0.0, rtol=0.0, what="value"):
+    """Shape, then dtype, then values: the one comparison for round trips and buffers.
+
+    ``actual``/``expected`` may be convnet tensors, torch tensors, NumPy arrays or scalars; a dict
+    compares keys (in order-insensitive set form) and then every entry. Exact by default
+    (``atol=rtol=0``); pass tolerances for computed values. A 0-d array and a shape-(1,) array
+    differ, and so do int64 and int32.
+    """
+    if isinstance(actual, dict) or isinstance(expected, dict):
+        assert isinstance(actual, dict) and isinstance(expected, dict), f"{what}: a dict vs a {type(actual)}"
+        assert set(actual) == set(expected), (f"{what}: keys differ: missing {sorted(set(expected) - set(actual))}, "
+                                               f"extra {sorted(set(actual) - set(expected))}")
+        for k in expected:
+            assert_same(actual[k], expected[k], atol=atol, rtol=rtol, what=f"{what}[{k!r}]")
+        return
+    a, e = _as_array(actual), _as_array(expected)
+    assert a.shape == e.shape, f"{what}: shape {a.shape} != expected {e.shape}"
+    assert a.dtype == e.dtype, f"{what}: dtype {a.dtype} != expected {e.dtype}"
+    if atol == 0 and rtol == 0:
+        np.testing.assert_array_equal(a, e, err_msg=f"{what}: values differ")
+    else:
+        np.testing.assert_allclose(a, e, atol=atol, rtol=rtol, err_msg=f"{what}: values differ")

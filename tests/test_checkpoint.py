@@ -33,7 +33,7 @@ def test_round_trip_rebuilds_the_architecture(tmp_path):
 
 def test_buffers_and_integer_state_survive(tmp_path):
     model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
-    model[1].running_mean.data[:] = [0.5, -1.5]
+    model[1].running_mean._data[:] = [0.5, -1.5]
     model[1].num_batches_tracked.data = np.array(7, np.int64)
     cn.save(tmp_path / "bn.safetensors", model)
     state = checkpoint.load_state(tmp_path / "bn.safetensors")

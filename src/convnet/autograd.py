@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import weakref
+from .errors import ShapeError
 
 _ref = weakref.ref
 
@@ -116,16 +117,16 @@ class Function:
             # under no_grad nothing is recorded, so no input needs a gradient: forwards that
             # check needs_input_grad skip saving state for a backward that never runs
             ctx.needs_input_grad = (False,) * len(inputs)
-            return _Tensor._wrap(ctx.forward(*[t.data for t in inputs], **params), False)
+            return _Tensor._wrap(ctx.forward(*[t._data for t in inputs], **params), False)
         needs = ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
         track = True in needs
-        out = ctx.forward(*[t.data for t in inputs], **params)
+        out = ctx.forward(*[t._data for t in inputs], **params)
         result = _Tensor._wrap(out, track)
         if track:
             ctx._parent_refs = tuple([_ref(t) for t in inputs])
             # edge per input: None (no gradient), the producing Function, or the tensor itself
             # (a leaf, or a non-leaf whose graph is already released), with its shape
-            ctx._next = tuple([((t._ctx if t._ctx is not None else t), t.data.shape) if t.requires_grad
+            ctx._next = tuple([((t._ctx if t._ctx is not None else t), t._data.shape) if t.requires_grad
                                else None for t in inputs])
             ctx._out = _ref(result)
             result._ctx = ctx
@@ -174,14 +175,14 @@ def backward(root, grad=None, retain_graph=False):
             "pass retain_graph=True to the first backward() call")
     xp = root._xp
     if grad is None:
-        if root.data.size != 1:
+        if root._data.size != 1:
             raise RuntimeError(
                 f"backward: grad can be implicitly created only for scalar outputs, got shape {root.shape}")
-        grad = xp.ones_like(root.data)
+        grad = xp.ones_like(root._data)
     else:
-        grad = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=root.data.dtype)
+        grad = grad._data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=root._data.dtype)
         if grad.shape != root.shape:
-            raise ValueError(f"backward: grad has shape {grad.shape} but the tensor has shape {root.shape}")
+            raise ShapeError(f"backward: grad has shape {grad.shape} but the tensor has shape {root.shape}")
 
     start = root._ctx if root._ctx is not None else root
     grads = {id(start): grad}
@@ -197,13 +198,13 @@ def backward(root, grad=None, retain_graph=False):
             for hook in node._hooks:
                 r = hook(Tensor._wrap(g, False))
                 if r is not None:
-                    g = r.data if isinstance(r, Tensor) else r
+                    g = r._data if isinstance(r, Tensor) else r
             if node.is_leaf and node.requires_grad:
-                g = _keep[0](g, node.data.dtype)
+                g = _keep[0](g, node._data.dtype)
                 if node.grad is None:
                     node.grad = Tensor._wrap(g, False)
                 else:
-                    node.grad = Tensor._wrap(_accumulate[0](node.grad.data, g), False)
+                    node.grad = Tensor._wrap(_accumulate[0](node.grad._data, g), False)
             continue
         ctx = node
         if ctx.__dict__.get("_released"):  # already consumed by an earlier backward()
@@ -213,9 +214,9 @@ def backward(root, grad=None, retain_graph=False):
             for hook in out._hooks:
                 r = hook(Tensor._wrap(g, False))
                 if r is not None:
-                    g = r.data if isinstance(r, Tensor) else r
+                    g = r._data if isinstance(r, Tensor) else r
             if out._retain_grad:
-                out.grad = Tensor._wrap(g.copy() if out.grad is None else out.grad.data + g, False)
+                out.grad = Tensor._wrap(g.copy() if out.grad is None else out.grad._data + g, False)
             if not retain_graph:
                 out._ctx = None
         out = None

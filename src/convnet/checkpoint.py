@@ -141,7 +141,7 @@ def _model_config(model):
 
 
 def _state_arrays(model):
-    return {k: np.ascontiguousarray(v.data if isinstance(v, Tensor) else v) for k, v in model.state_dict().items()}
+    return {k: np.ascontiguousarray(v._data if isinstance(v, Tensor) else v) for k, v in model.state_dict().items()}
 
 
 def save(path, model, meta=None):
@@ -213,7 +213,7 @@ def _join(key, k):
 def _flatten(obj, key, arrays):
     """Replace arrays in a nested structure by references ``{"__array__": key}``; collect them in ``arrays``."""
     if isinstance(obj, Tensor):
-        obj = obj.data
+        obj = obj._data
     if isinstance(obj, (np.ndarray, np.generic)):
         if obj.dtype == object:
             raise TypeError(f"save_training_state: {key} is an object array, which cannot be stored safely")

@@ -229,7 +229,7 @@ def summary(model, input_shape, dtype=np.float32):
         params = 0
         if id(module) not in counted:
             counted.add(id(module))
-            params = sum(p.data.size for p in module.parameters())
+            params = sum(p._data.size for p in module.parameters())
         geom = _layer_geometry(module, inp.shape, out.shape)
         r, j = tracker.record(inp, out, geom)
         rows.append(SummaryRow(names.get(id(module), type(module).__name__), type(module).__name__,
@@ -256,8 +256,8 @@ def summary(model, input_shape, dtype=np.float32):
         model_name=type(model).__name__, input_shape=shape,
         output_shape=tuple(out_t.shape) if out_t is not None else (),
         rows=rows,
-        total_params=int(sum(p.data.size for p in params)),
-        trainable_params=int(sum(p.data.size for p in params if p.requires_grad)),
+        total_params=int(sum(p._data.size for p in params)),
+        trainable_params=int(sum(p._data.size for p in params if p.requires_grad)),
         total_macs=int(sum(r.macs for r in rows)),
     )
 

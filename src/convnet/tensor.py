@@ -13,12 +13,13 @@ from . import _backend
 from ._backend import array_module, is_floating
 from .autograd import backward as _backward
 from .autograd import is_grad_enabled
+from .errors import ShapeError
 
 
 def _as_array(data, dtype=None):
     """Convert ``data`` to an ndarray with PyTorch's default dtypes (python floats -> float32)."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     xp = array_module(data)
     if dtype is not None:
         return xp.asarray(data, dtype=np.dtype(dtype) if xp is np else dtype)
@@ -61,7 +62,7 @@ class Tensor:
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected op
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        self.data = _as_array(data, dtype)
+        self._data = _as_array(data, dtype)
         self.grad = None
         self._ctx = None
         self.is_leaf = True
@@ -75,7 +76,7 @@ class Tensor:
     def _wrap(cls, data, requires_grad):
         """Wrap an array produced by an op without copying or dtype conversion."""
         t = cls.__new__(cls)
-        t.data = data
+        t._data = data
         t.grad = None
         t._ctx = None
         t.is_leaf = True
@@ -86,7 +87,7 @@ class Tensor:
 
     # ------------------------------------------------------------------ autograd
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and not is_floating(self.data.dtype):
+        if requires_grad and not is_floating(self._data.dtype):
             raise TypeError(
                 f"requires_grad: only floating-point tensors can require gradients, got dtype {self.dtype}")
         if not self.is_leaf and not requires_grad:
@@ -99,7 +100,7 @@ class Tensor:
         _backward(self, grad, retain_graph)
 
     def detach(self):
-        return Tensor._wrap(self.data, False)
+        return Tensor._wrap(self._data, False)
 
     def retain_grad(self):
         self._retain_grad = True
@@ -121,34 +122,47 @@ class Tensor:
         return self._ctx
 
     def zero_(self):
-        self.data[...] = 0
+        self._data[...] = 0
         return self
 
     # ------------------------------------------------------------------ array protocol
     @property
+    def data(self):
+        """A tensor sharing this tensor's memory, outside the graph (``torch.Tensor.data``).
+
+        Writing into it (``p.data.mul_(0.5)``, ``p.data[0] = 1``) changes this tensor without being
+        recorded; assigning ``t.data = other`` replaces the stored array.
+        """
+        return Tensor._wrap(self._data, False)
+
+    @data.setter
+    def data(self, value):
+        self._data = value._data if isinstance(value, Tensor) else _as_array(value)
+
+    @property
     def _xp(self):
-        return array_module(self.data)
+        return array_module(self._data)
 
     @property
     def shape(self):
-        return tuple(self.data.shape)
+        return tuple(self._data.shape)
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     def dim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     def size(self, dim=None):
         return self.shape if dim is None else self.shape[dim]
 
     def numel(self):
-        return int(self.data.size)
+        return int(self._data.size)
 
     def __len__(self):
         if self.ndim == 0:
@@ -158,18 +172,18 @@ class Tensor:
     def numpy(self):
         if self.requires_grad:
             raise RuntimeError("numpy: call .detach().numpy() on a tensor that requires grad")
-        return self.data
+        return self._data
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        return np.asarray(self.data, dtype=dtype)
+        return np.asarray(self._data, dtype=dtype)
 
     def item(self):
-        if self.data.size != 1:
-            raise ValueError(f"item: only one-element tensors can be converted, got shape {self.shape}")
-        return self.data.reshape(()).item()
+        if self._data.size != 1:
+            raise ShapeError(f"item: only one-element tensors can be converted, got shape {self.shape}")
+        return self._data.reshape(()).item()
 
     def __float__(self):
         return float(self.item())
@@ -181,7 +195,7 @@ class Tensor:
         return bool(self.item())
 
     def __repr__(self):
-        body = np.array2string(np.asarray(self.data), separator=", ", precision=4, prefix="tensor(")
+        body = np.array2string(np.asarray(self._data), separator=", ", precision=4, prefix="tensor(")
         extra = ""
         if self.dtype != np.float32 and self.dtype != np.int64 and self.dtype != np.bool_:
             extra += f", dtype={self.dtype}"
@@ -240,17 +254,17 @@ class Tensor:
 
     def __iadd__(self, o):
         self._check_inplace()
-        self.data = self.data + _ops.raw(o)
+        self._data = self._data + _ops.raw(o)
         return self
 
     def __isub__(self, o):
         self._check_inplace()
-        self.data = self.data - _ops.raw(o)
+        self._data = self._data - _ops.raw(o)
         return self
 
     def __imul__(self, o):
         self._check_inplace()
-        self.data = self.data * _ops.raw(o)
+        self._data = self._data * _ops.raw(o)
         return self
 
     def _check_inplace(self):
@@ -330,7 +344,7 @@ class Tensor:
 
     def __setitem__(self, idx, value):
         self._check_inplace()
-        self.data[_ops.raw_index(idx)] = _ops.raw(value)
+        self._data[_ops.raw_index(idx)] = _ops.raw(value)
 
 
 def _shape_args(args):
@@ -343,7 +357,7 @@ def _shape_args(args):
 def tensor(data, requires_grad=False, dtype=None):
     """Build a tensor from array-like ``data`` (copied). Floats default to float32."""
     arr = _as_array(data, dtype)
-    if arr is data or (isinstance(data, Tensor) and arr is data.data):
+    if arr is data or (isinstance(data, Tensor) and arr is data._data):
         arr = arr.copy()
     return Tensor._wrap(arr, False).requires_grad_(requires_grad) if requires_grad else Tensor._wrap(arr, False)
 
@@ -373,7 +387,7 @@ def linspace(start, end, steps, dtype=np.float32, requires_grad=False):
 
 
 def full_like(t, fill_value, dtype=None, requires_grad=False):
-    d = t.data if isinstance(t, Tensor) else np.asarray(t)
+    d = t._data if isinstance(t, Tensor) else np.asarray(t)
     return Tensor(array_module(d).full_like(d, fill_value, dtype=dtype), requires_grad=requires_grad)
 
 
@@ -394,12 +408,12 @@ def full(shape, fill_value, dtype=np.float32, requires_grad=False):
 
 
 def zeros_like(t, dtype=None, requires_grad=False):
-    d = t.data if isinstance(t, Tensor) else np.asarray(t)
+    d = t._data if isinstance(t, Tensor) else np.asarray(t)
     return Tensor(array_module(d).zeros_like(d, dtype=dtype), requires_grad=requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad=False):
-    d = t.data if isinstance(t, Tensor) else np.asarray(t)
+    d = t._data if isinstance(t, Tensor) else np.asarray(t)
     return Tensor(array_module(d).ones_like(d, dtype=dtype), requires_grad=requires_grad)
 
 

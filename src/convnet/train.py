@@ -142,10 +142,10 @@ class Trainer:
             self.optimizer.zero_grad()
             loss.backward()
             self.optimizer.step()
-            n = len(y.data)
+            n = len(y._data)
             total += n
             loss_sum += float(loss.item()) * n
-            correct += int((out.data.argmax(axis=1) == y.data).sum())
+            correct += int((out._data.argmax(axis=1) == y._data).sum())
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss_sum / total:.4f}", acc=f"{correct / total:.4f}", refresh=False)
@@ -169,7 +169,7 @@ class Trainer:
             with no_grad():
                 for x, y in loader:
                     out = self.model(x)
-                    logits, labels = np.asarray(out.data), np.asarray(y.data)
+                    logits, labels = np.asarray(out._data), np.asarray(y._data)
                     n = len(labels)
                     loss_sum += float(self.loss_fn(out, y).item()) * n
                     pred = logits.argmax(axis=1)

@@ -19,7 +19,7 @@ def test_small_nets_default_input(name, shape):
     m = models.get(name)
     out = m(x_of(*shape))
     assert out.shape == (shape[0], 10)
-    assert np.isfinite(out.data).all()
+    assert np.isfinite(out._data).all()
 
 
 def test_lenet5_classic_and_mnist_padding():
@@ -61,13 +61,13 @@ def test_lenet5_matches_torch_with_same_weights():
         torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
         torch.nn.Conv2d(16, 120, 5), torch.nn.ReLU(), torch.nn.Flatten(),
         torch.nn.Linear(120, 84), torch.nn.ReLU(), torch.nn.Linear(84, 10))
-    ours = [v.data for v in m.state_dict().values()]
+    ours = [v._data for v in m.state_dict().values()]
     with torch.no_grad():
         for p, v in zip(ref.parameters(), ours):
             p.copy_(torch.from_numpy(v))
     x = np.random.default_rng(1).standard_normal((3, 1, 32, 32)).astype(np.float32)
     expected = ref(torch.from_numpy(x)).detach().numpy()
-    np.testing.assert_allclose(m(cn.tensor(x)).data, expected, atol=1e-5, rtol=1e-4)
+    np.testing.assert_allclose(m(cn.tensor(x))._data, expected, atol=1e-5, rtol=1e-4)
 
 
 def test_resnet20_option_a_shortcut_matches_torch():
@@ -76,10 +76,10 @@ def test_resnet20_option_a_shortcut_matches_torch():
     m = models.get("resnet20").eval()
     block = m.layer2[0]
     x = np.random.default_rng(2).standard_normal((2, 16, 8, 8)).astype(np.float32)
-    sc = block.shortcut(cn.tensor(x)).data
+    sc = block.shortcut(cn.tensor(x))._data
     ref = torch.nn.functional.pad(torch.from_numpy(x)[:, :, ::2, ::2], (0, 0, 0, 0, 8, 8)).numpy()
     np.testing.assert_array_equal(sc, ref)
-    assert sum(p.data.size for p in block.shortcut.parameters()) == 0
+    assert sum(p._data.size for p in block.shortcut.parameters()) == 0
 
 
 def sgd_losses(model, x, y, steps=2, lr=0.01):
@@ -145,11 +145,11 @@ def test_se_resnet_trains_and_se_resnet50_runs():
 def test_se_layer_gates_channels():
     se = models.SELayer(32, reduction=16)
     x = x_of(2, 32, 4, 4)
-    out = se(x).data
-    z = x.data.mean(axis=(2, 3))
-    h = np.maximum(z @ se.fc1.weight.data.T + se.fc1.bias.data, 0)
-    s = 1 / (1 + np.exp(-(h @ se.fc2.weight.data.T + se.fc2.bias.data)))
-    np.testing.assert_allclose(out, x.data * s[:, :, None, None], rtol=1e-5, atol=1e-6)
+    out = se(x)._data
+    z = x._data.mean(axis=(2, 3))
+    h = np.maximum(z @ se.fc1.weight._data.T + se.fc1.bias._data, 0)
+    s = 1 / (1 + np.exp(-(h @ se.fc2.weight._data.T + se.fc2.bias._data)))
+    np.testing.assert_allclose(out, x._data * s[:, :, None, None], rtol=1e-5, atol=1e-6)
 
 
 def test_resnet18_small_input():

@@ -5,7 +5,7 @@ from convnet import models
 
 
 def n_params(m):
-    return sum(p.data.size for p in m.parameters())
+    return sum(p._data.size for p in m.parameters())
 
 
 SMALL = [  # (name, num_classes, in_channels, params)
@@ -49,7 +49,7 @@ def test_vgg_conv_stacks_and_narrow_head():
     for name, conv in convs.items():
         assert n_params(models.get(name, hidden=64)) == conv + head
         bn = models.get(name + "_bn", hidden=64)
-        n_bn = sum(l.weight.data.size for l in bn.features if type(l).__name__ == "BatchNorm2d")
+        n_bn = sum(l.weight._data.size for l in bn.features if type(l).__name__ == "BatchNorm2d")
         assert n_params(bn) == conv + head + 2 * n_bn
 
 
@@ -57,7 +57,7 @@ def test_vgg_conv_stacks_and_narrow_head():
 def test_imagenet_model_params(name, expected):
     m = models.get(name, num_classes=1000)
     assert n_params(m) == expected
-    assert all(p.data.dtype == "float32" for p in m.parameters())
+    assert all(p._data.dtype == "float32" for p in m.parameters())
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ from convnet import models
 
 
 def n_params(m):
-    return sum(p.data.size for p in m.parameters())
+    return sum(p._data.size for p in m.parameters())
 
 
 def test_names_lists_every_case_study():

@@ -11,7 +11,7 @@ def vgg16():
 
 
 def test_vgg16_params(vgg16):
-    assert sum(p.data.size for p in vgg16.parameters()) == 138_357_544
+    assert sum(p._data.size for p in vgg16.parameters()) == 138_357_544
 
 
 def test_vgg16_keys(vgg16):

@@ -58,49 +58,49 @@ def _check_normal(x, std):
 def test_xavier(dtype):
     w = _p(*SHAPE, dtype=dtype)
     assert init.xavier_uniform_(w, gain=2.0) is w and w.dtype == dtype
-    _check_uniform(w.data, 2.0 * math.sqrt(6 / (FAN_IN + FAN_OUT)))
+    _check_uniform(w._data, 2.0 * math.sqrt(6 / (FAN_IN + FAN_OUT)))
     init.xavier_normal_(w)
-    _check_normal(w.data, math.sqrt(2 / (FAN_IN + FAN_OUT)))
+    _check_normal(w._data, math.sqrt(2 / (FAN_IN + FAN_OUT)))
 
 
 @pytest.mark.parametrize("mode,fan", [("fan_in", FAN_IN), ("fan_out", FAN_OUT)])
 def test_kaiming(mode, fan):
     w = _p(*SHAPE)
     init.kaiming_normal_(w, mode=mode, nonlinearity="relu")
-    _check_normal(w.data, math.sqrt(2 / fan))  # He et al.: the notes' "Xavier/2"
+    _check_normal(w._data, math.sqrt(2 / fan))  # He et al.: the notes' "Xavier/2"
     init.kaiming_uniform_(w, a=0.2, mode=mode)
-    _check_uniform(w.data, math.sqrt(2 / (1 + 0.04)) * math.sqrt(3 / fan))
+    _check_uniform(w._data, math.sqrt(2 / (1 + 0.04)) * math.sqrt(3 / fan))
 
 
 def test_simple_fills():
     w = _p(100, 100)
     init.uniform_(w, -0.5, 2.0)
-    assert -0.5 <= w.data.min() and w.data.max() <= 2.0 and abs(w.data.mean() - 0.75) < 0.03
+    assert -0.5 <= w._data.min() and w._data.max() <= 2.0 and abs(w._data.mean() - 0.75) < 0.03
     init.normal_(w, 1.0, 0.1)
-    assert abs(w.data.mean() - 1.0) < 0.01 and abs(w.data.std() - 0.1) < 0.005
+    assert abs(w._data.mean() - 1.0) < 0.01 and abs(w._data.std() - 0.1) < 0.005
     init.trunc_normal_(w, 0.0, 1.0, -1.0, 1.5)
-    assert w.data.min() >= -1.0 and w.data.max() <= 1.5
+    assert w._data.min() >= -1.0 and w._data.max() <= 1.5
     tw = torch.empty(100, 100)
     torch.nn.init.trunc_normal_(tw, 0.0, 1.0, -1.0, 1.5)
-    assert abs(w.data.std() - tw.std().item()) < 0.02 and abs(w.data.mean() - tw.mean().item()) < 0.03
+    assert abs(w._data.std() - tw.std().item()) < 0.02 and abs(w._data.mean() - tw.mean().item()) < 0.03
     init.constant_(w, 0.3)
-    assert (w.data == np.float32(0.3)).all()
-    assert (init.ones_(w).data == 1).all() and (init.zeros_(w).data == 0).all()
-    np.testing.assert_array_equal(init.eye_(_p(3, 4)).data, np.eye(3, 4))
-    q = init.orthogonal_(_p(6, 10)).data.astype(np.float64)
+    assert (w._data == np.float32(0.3)).all()
+    assert (init.ones_(w)._data == 1).all() and (init.zeros_(w)._data == 0).all()
+    np.testing.assert_array_equal(init.eye_(_p(3, 4))._data, np.eye(3, 4))
+    q = init.orthogonal_(_p(6, 10))._data.astype(np.float64)
     np.testing.assert_allclose(q @ q.T, np.eye(6), atol=1e-5)
 
 
 def test_dirac_matches_torch():
     w, tw = _p(4, 2, 3, 3), torch.empty(4, 2, 3, 3)
-    np.testing.assert_array_equal(init.dirac_(w, groups=2).data, torch.nn.init.dirac_(tw, groups=2).numpy())
+    np.testing.assert_array_equal(init.dirac_(w, groups=2)._data, torch.nn.init.dirac_(tw, groups=2).numpy())
 
 
 def test_manual_seed_repeats():
     cn.manual_seed(7)
-    a = init.kaiming_uniform_(_p(5, 5)).data.copy()
+    a = init.kaiming_uniform_(_p(5, 5))._data.copy()
     cn.manual_seed(7)
-    b = init.kaiming_uniform_(_p(5, 5)).data.copy()
+    b = init.kaiming_uniform_(_p(5, 5))._data.copy()
     np.testing.assert_array_equal(a, b)
 
 
@@ -115,7 +115,7 @@ def test_manual_seed_repeats():
 ])
 def test_layer_default_init(make, wshape, fan_in):
     layer = make()
-    w, b = layer.weight.data, layer.bias.data
+    w, b = layer.weight._data, layer.bias._data
     assert w.shape == wshape and w.dtype == np.float32 and b.dtype == np.float32
     bound = 1 / math.sqrt(fan_in)  # kaiming_uniform(a=sqrt(5)) and the bias rule both give this
     assert np.abs(w).max() <= bound and np.abs(b).max() <= bound
@@ -123,6 +123,6 @@ def test_layer_default_init(make, wshape, fan_in):
     if w.size > 5000:
         np.testing.assert_allclose(w.std(), bound / math.sqrt(3), rtol=0.05)
     cn.manual_seed(3)
-    a = make().weight.data.copy()
+    a = make().weight._data.copy()
     cn.manual_seed(3)
-    np.testing.assert_array_equal(make().weight.data, a)
+    np.testing.assert_array_equal(make().weight._data, a)

@@ -111,9 +111,9 @@ def test_freeze_with_requires_grad(rng):
     assert fc1.weight.grad is None and fc1.bias.grad is None
     assert fc2.weight.grad is not None and x.grad is not None  # gradients still flow through
     opt = cn.optim.SGD(list(fc1.parameters()) + list(fc2.parameters()), lr=0.1)
-    w1 = fc1.weight.data.copy()
+    w1 = fc1.weight._data.copy()
     opt.step()
-    np.testing.assert_array_equal(fc1.weight.data, w1)
+    np.testing.assert_array_equal(fc1.weight._data, w1)
 
 
 def test_layers_equal_their_functional_op(rng):

@@ -41,9 +41,9 @@ def test_channels_last_conv_returns_that_layout():
     w = (rng.standard_normal((16, 16, 3, 3)) / 12).astype(np.float32)
     assert conv_nhwc.applies(np, 16, 16, 1, 4 * 144)
     y = F.conv2d(cn.tensor(x), cn.tensor(w), padding=1)
-    assert is_channels_last(y.data)
+    assert is_channels_last(y._data)
     ref = TF.conv2d(torch.from_numpy(x), torch.from_numpy(w), padding=1).numpy()
-    np.testing.assert_allclose(y.data, ref, atol=1e-4, rtol=1e-4)
+    np.testing.assert_allclose(y._data, ref, atol=1e-4, rtol=1e-4)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -59,11 +59,11 @@ def test_batch_norm_channels_last_matches_torch(dtype, shape, training):
     rm, rv = rng.standard_normal(C).astype(dtype), rng.uniform(0.5, 2, C).astype(dtype)
 
     xo = cn.Tensor(_last(x), requires_grad=True)
-    assert is_channels_last(xo.data)
+    assert is_channels_last(xo._data)
     wo, bo = cn.tensor(w, requires_grad=True), cn.tensor(b, requires_grad=True)
     rmo, rvo = cn.tensor(rm.copy()), cn.tensor(rv.copy())
     yo = F.batch_norm(xo, rmo, rvo, wo, bo, training=training)
-    assert is_channels_last(yo.data)
+    assert is_channels_last(yo._data)
     yo.backward(cn.tensor(g))
 
     xt = torch.tensor(x, requires_grad=True)
@@ -73,13 +73,13 @@ def test_batch_norm_channels_last_matches_torch(dtype, shape, training):
     yt.backward(torch.from_numpy(g))
 
     tol = dict(atol=1e-4, rtol=1e-4) if dtype == np.float32 else dict(atol=1e-10, rtol=1e-9)
-    np.testing.assert_allclose(yo.data, yt.detach().numpy(), **tol)
-    np.testing.assert_allclose(xo.grad.data, xt.grad.numpy(), **tol)
-    np.testing.assert_allclose(wo.grad.data, wt.grad.numpy(), **tol)
-    np.testing.assert_allclose(bo.grad.data, bt.grad.numpy(), **tol)
+    np.testing.assert_allclose(yo._data, yt.detach().numpy(), **tol)
+    np.testing.assert_allclose(xo.grad._data, xt.grad.numpy(), **tol)
+    np.testing.assert_allclose(wo.grad._data, wt.grad.numpy(), **tol)
+    np.testing.assert_allclose(bo.grad._data, bt.grad.numpy(), **tol)
     assert wo.grad.shape == (C,) and bo.grad.shape == (C,)
-    np.testing.assert_allclose(rmo.data, rmt.numpy(), **tol)
-    np.testing.assert_allclose(rvo.data, rvt.numpy(), **tol)
+    np.testing.assert_allclose(rmo._data, rmt.numpy(), **tol)
+    np.testing.assert_allclose(rvo._data, rvt.numpy(), **tol)
 
 
 def test_batch_norm_channels_last_without_affine():
@@ -90,7 +90,7 @@ def test_batch_norm_channels_last_without_affine():
     F.batch_norm(xo, None, None, training=True).backward(cn.tensor(g))
     xt = torch.tensor(x, requires_grad=True)
     TF.batch_norm(xt, None, None, training=True).backward(torch.from_numpy(g))
-    np.testing.assert_allclose(xo.grad.data, xt.grad.numpy(), atol=1e-10, rtol=1e-9)
+    np.testing.assert_allclose(xo.grad._data, xt.grad.numpy(), atol=1e-10, rtol=1e-9)
 
 
 def test_relu_and_add_keep_the_layout_and_values():
@@ -102,12 +102,12 @@ def test_relu_and_add_keep_the_layout_and_values():
     ao, bo = cn.Tensor(_last(a), requires_grad=True), cn.Tensor(_last(b), requires_grad=True)
     s = ao + bo
     r = F.relu(s)
-    assert is_channels_last(s.data) and is_channels_last(r.data)
+    assert is_channels_last(s._data) and is_channels_last(r._data)
     r.backward(cn.tensor(g))
     expect = np.maximum(a + b, 0)
-    np.testing.assert_array_equal(r.data, expect)
-    np.testing.assert_array_equal(ao.grad.data, g * (a + b > 0))
-    np.testing.assert_array_equal(bo.grad.data, g * (a + b > 0))
+    np.testing.assert_array_equal(r._data, expect)
+    np.testing.assert_array_equal(ao.grad._data, g * (a + b > 0))
+    np.testing.assert_array_equal(bo.grad._data, g * (a + b > 0))
 
 
 def test_conv_bn_relu_chain_in_channels_last_matches_torch():
@@ -129,10 +129,10 @@ def test_conv_bn_relu_chain_in_channels_last_matches_torch():
 
     out_o, to = run(cn, F, lambda a: cn.tensor(a, requires_grad=True))
     out_t, tt = run(torch, TF, lambda a: torch.tensor(a, requires_grad=True))
-    assert is_channels_last(out_o.data)
-    np.testing.assert_allclose(out_o.data, out_t.detach().numpy(), atol=2e-4, rtol=2e-4)
+    assert is_channels_last(out_o._data)
+    np.testing.assert_allclose(out_o._data, out_t.detach().numpy(), atol=2e-4, rtol=2e-4)
     for a, b in zip(to, tt):
-        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), atol=2e-3, rtol=2e-3)
+        np.testing.assert_allclose(a.grad._data, b.grad.numpy(), atol=2e-3, rtol=2e-3)
 
 
 def test_scratch_reuses_memory_per_name_and_thread():
@@ -200,14 +200,14 @@ def test_pad_and_strided_slice_keep_the_layout():
     xo = cn.Tensor(_last(x), requires_grad=True)
     sub = xo[:, :, ::2, ::2]
     out = F.pad(sub, (0, 0, 0, 0, 3, 3))
-    assert is_channels_last(out.data)
+    assert is_channels_last(out._data)
     expect = np.pad(x[:, :, ::2, ::2], ((0, 0), (3, 3), (0, 0), (0, 0)))
-    np.testing.assert_array_equal(out.data, expect)
+    np.testing.assert_array_equal(out._data, expect)
     g = rng.standard_normal(out.shape)
     out.backward(cn.Tensor(_last(g)))
     gx = np.zeros_like(x)
     gx[:, :, ::2, ::2] = g[:, 3:9]
-    np.testing.assert_array_equal(xo.grad.data, gx)
+    np.testing.assert_array_equal(xo.grad._data, gx)
 
 
 def test_pool_stays_under_its_cap(monkeypatch):
@@ -320,7 +320,7 @@ def test_global_average_pool_in_either_layout_matches_torch(layout):
     rng = np.random.default_rng(8)
     x0 = rng.standard_normal((3, 5, 4, 6)).astype(np.float32)
     x = cn.Tensor(_last(x0) if layout == "channels_last" else x0, requires_grad=True)
-    assert is_channels_last(x.data) == (layout == "channels_last")
+    assert is_channels_last(x._data) == (layout == "channels_last")
     g0 = rng.standard_normal((3, 5, 1, 1)).astype(np.float32)
     y = F.adaptive_avg_pool2d(x, 1)
     y.backward(cn.tensor(g0))

@@ -279,7 +279,7 @@ def test_chunked_threaded_kernels_vs_torch(fn, xs, ws, kw, tiny_chunks, rng):
 def test_float32_stays_float32_and_contiguous(rng):
     x, w = _data(rng, np.float32, (2, 3, 8, 8), (4, 3, 3, 3))
     y = F.conv2d(cn.tensor(x), cn.tensor(w), stride=2, padding=1)
-    assert y.dtype == np.float32 and y.data.flags.c_contiguous and y.shape == (2, 4, 4, 4)
+    assert y.dtype == np.float32 and y._data.flags.c_contiguous and y.shape == (2, 4, 4, 4)
 
 
 def test_empty_batch(rng):

@@ -81,7 +81,7 @@ def test_direct_conv_output_is_channels_last_and_chunked(direct, monkeypatch, rn
     x, w = _data(rng, (6, 16, 8, 8), (32, 16, 3, 3))
     runs = record_chunk_counts(monkeypatch, conv_direct)
     y = F.conv2d(cn.tensor(x), cn.tensor(w), padding=1)
-    assert y.data.strides[1] == 4 and runs == [(6, True)]               # 6 chunks, on the C pool's threads
+    assert y._data.strides[1] == 4 and runs == [(6, True)]               # 6 chunks, on the C pool's threads
     np.testing.assert_allclose(y.numpy(), TF.conv2d(torch.tensor(x), torch.tensor(w), padding=1).numpy(),
                                rtol=2e-4, atol=2e-5)
 

@@ -53,7 +53,7 @@ def test_c_max_pool_matches_torch(shape, k, s, layout, values, ran, monkeypatch)
     x = cn.Tensor(_last(x0) if layout == "channels_last" else x0, requires_grad=True)
     y = F.max_pool2d(x, k, s)
     assert ran and ran[-1] is not None
-    assert is_channels_last(y.data) == (layout == "channels_last")
+    assert is_channels_last(y._data) == (layout == "channels_last")
     g0 = rng.standard_normal(y.shape).astype(np.float32)
     y.backward(cn.tensor(g0))
     xt = torch.tensor(x0, requires_grad=True)
@@ -61,7 +61,7 @@ def test_c_max_pool_matches_torch(shape, k, s, layout, values, ran, monkeypatch)
     yt.backward(torch.tensor(g0))
     np.testing.assert_array_equal(y.detach().numpy(), yt.detach().numpy())
     np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-6, atol=1e-6)
-    assert is_channels_last(x.grad.data) == (layout == "channels_last")
+    assert is_channels_last(x.grad._data) == (layout == "channels_last")
 
 
 def test_numpy_keeps_padded_dilated_small_and_float64_pools(ran, monkeypatch):

@@ -46,7 +46,7 @@ def _run_ours(cls, kw, lrs, dtype, batches, init=None, opt_state=None):
         opt.zero_grad()
         _loss(P, cn.tensor(x), cn.tensor(y)).backward()
         opt.step()
-    return {k: v.data for k, v in P.items()}, opt
+    return {k: v._data for k, v in P.items()}, opt
 
 
 def _run_torch(cls, kw, lrs, dtype, batches):
@@ -160,8 +160,8 @@ def test_step_skips_none_grads_and_leaves_grads_untouched():
                 optim.Adam([a, b], weight_decay=0.1), optim.RMSprop([a, b], centered=True, momentum=0.9)]:
         opt.step()
         opt.step()
-        np.testing.assert_array_equal(a.grad.data, [1.0, 2.0, 3.0])
-        np.testing.assert_array_equal(b.data, np.ones(3))
+        np.testing.assert_array_equal(a.grad._data, [1.0, 2.0, 3.0])
+        np.testing.assert_array_equal(b._data, np.ones(3))
         assert b not in opt.state or not opt.state[b]
 
 
@@ -177,10 +177,10 @@ def test_zero_grad_and_closure():
 
     loss = opt.step(closure)
     assert float(loss.item()) == 5.0
-    np.testing.assert_allclose(w.data, [1.0, -0.5])  # w - 0.25 * 2w
-    shared = w.grad.data
+    np.testing.assert_allclose(w._data, [1.0, -0.5])  # w - 0.25 * 2w
+    shared = w.grad._data
     opt.zero_grad(set_to_none=False)
-    np.testing.assert_array_equal(w.grad.data, [0.0, 0.0])
+    np.testing.assert_array_equal(w.grad._data, [0.0, 0.0])
     np.testing.assert_array_equal(shared, [4.0, -2.0])  # the old array is not zeroed in place
     opt.zero_grad()
     assert w.grad is None
@@ -238,4 +238,4 @@ def test_read_only_parameter_array_is_copied_not_crashed():
     w = Parameter(np.broadcast_to(np.float64(1.0), (3,)))
     w.grad = cn.tensor(np.ones(3))
     optim.SGD([w], lr=0.5).step()
-    np.testing.assert_array_equal(w.data, [0.5, 0.5, 0.5])
+    np.testing.assert_array_equal(w._data, [0.5, 0.5, 0.5])

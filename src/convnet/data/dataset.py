@@ -15,7 +15,7 @@ __all__ = ["Dataset", "TensorDataset", "ImageDataset", "Subset", "random_split"]
 
 
 def _as_numpy(x):
-    return np.asarray(x.data if isinstance(x, Tensor) else x)
+    return np.asarray(x._data if isinstance(x, Tensor) else x)
 
 
 class Dataset:

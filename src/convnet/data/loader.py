@@ -23,7 +23,7 @@ def default_collate(samples):
     first = samples[0]
     if isinstance(first, (tuple, list)):
         return tuple(default_collate([s[i] for s in samples]) for i in range(len(first)))
-    return np.stack([np.asarray(s.data if isinstance(s, Tensor) else s) for s in samples])
+    return np.stack([np.asarray(s._data if isinstance(s, Tensor) else s) for s in samples])
 
 
 def _supports_batches(dataset):

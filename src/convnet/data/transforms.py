@@ -23,7 +23,7 @@ __all__ = ["Transform", "Compose", "Normalize", "ToTensor", "RandomCrop", "Rando
 
 def _batched(x):
     """Return ``(batch (N, C, H, W), was_single)`` for a ``(C, H, W)`` or ``(N, C, H, W)`` input."""
-    x = np.asarray(x.data if isinstance(x, Tensor) else x)
+    x = np.asarray(x._data if isinstance(x, Tensor) else x)
     if x.ndim == 3:
         return x[None], True
     if x.ndim == 4:

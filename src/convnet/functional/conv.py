@@ -19,6 +19,7 @@ from .. import shapes
 from ..ops._util import check_float
 from ..ops.conv import ConvNd, ConvTransposeNd
 from ..ops.im2col import Fold, Unfold
+from ..errors import ShapeError
 
 _AXES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 _KERNEL = {1: "kL", 2: "kH, kW", 3: "kD, kH, kW"}
@@ -43,27 +44,27 @@ def _ints(value):
 def _positive(fn, name, value, n):
     t = shapes.ntuple(_ints(value), n, name, fn)
     if min(t) <= 0:
-        raise ValueError(f"{fn}: {name} must be positive, got {value!r}")
+        raise ShapeError(f"{fn}: {name} must be positive, got {value!r}")
     return t
 
 
 def _check_tensors(fn, n, input, weight, bias, weight_layout):
     check_float(fn, "input", input)
     check_float(fn, "weight", weight)
-    if input.data.dtype != weight.data.dtype:
+    if input._data.dtype != weight._data.dtype:
         raise TypeError(f"{fn}: argument 'input' has dtype {input.dtype} but 'weight' has dtype "
                         f"{weight.dtype}; they must match (convert one with .to())")
     if bias is not None:
         check_float(fn, "bias", bias)
-        if bias.data.dtype != weight.data.dtype:
+        if bias._data.dtype != weight._data.dtype:
             raise TypeError(f"{fn}: argument 'bias' has dtype {bias.dtype} but 'weight' has dtype "
                             f"{weight.dtype}; they must match")
-    if weight.data.ndim != n + 2:
-        raise ValueError(f"{fn}: argument 'weight' must be {n + 2}-D {weight_layout}, "
+    if weight._data.ndim != n + 2:
+        raise ShapeError(f"{fn}: argument 'weight' must be {n + 2}-D {weight_layout}, "
                          f"got shape {tuple(weight.shape)}")
-    ndim = input.data.ndim
+    ndim = input._data.ndim
     if ndim != n + 2 and ndim != n + 1:
-        raise ValueError(f"{fn}: argument 'input' must be {n + 1}-D (C, {_SPATIAL[n]}) unbatched or "
+        raise ShapeError(f"{fn}: argument 'input' must be {n + 1}-D (C, {_SPATIAL[n]}) unbatched or "
                          f"{n + 2}-D (N, C, {_SPATIAL[n]}) batched, got shape {tuple(input.shape)}")
 
 
@@ -71,12 +72,12 @@ def _check_groups(fn, groups):
     if type(groups) is int and groups > 0:
         return
     if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups <= 0:
-        raise ValueError(f"{fn}: groups must be a positive int, got {groups!r}")
+        raise ShapeError(f"{fn}: groups must be a positive int, got {groups!r}")
 
 
 def _check_bias(fn, bias, channels):
-    if bias is not None and bias.data.shape != (channels,):
-        raise ValueError(f"{fn}: argument 'bias' must have shape (C_out,) = ({channels},), "
+    if bias is not None and bias._data.shape != (channels,):
+        raise ShapeError(f"{fn}: argument 'bias' must have shape (C_out,) = ({channels},), "
                          f"got {tuple(bias.shape)}")
 
 
@@ -93,29 +94,29 @@ def _conv(fn, n, input, weight, bias, stride, padding, dilation, groups):
     _check_groups(fn, groups)
     stride = _positive(fn, "stride", stride, n)
     dilation = _positive(fn, "dilation", dilation, n)
-    shape, wshape = input.data.shape, weight.data.shape
+    shape, wshape = input._data.shape, weight._data.shape
     kernel = wshape[2:]
     pads = shapes.resolve_padding(_ints(padding), kernel, dilation, stride, n, fn)
     c_out, c_in = wshape[0], shape[-n - 1]
     if c_out % groups:
-        raise ValueError(f"{fn}: weight has C_out={c_out} output channels, which is not divisible "
+        raise ShapeError(f"{fn}: weight has C_out={c_out} output channels, which is not divisible "
                          f"by groups={groups}")
     if c_in % groups:
-        raise ValueError(f"{fn}: input has {c_in} channels, which is not divisible by groups={groups}")
+        raise ShapeError(f"{fn}: input has {c_in} channels, which is not divisible by groups={groups}")
     if c_in != wshape[1] * groups:
-        raise ValueError(f"{fn}: input has {c_in} channels but weight expects {wshape[1]} × "
+        raise ShapeError(f"{fn}: input has {c_in} channels but weight expects {wshape[1]} × "
                          f"groups={groups} = {wshape[1] * groups} (weight shape "
                          f"{tuple(wshape)})")
     _check_bias(fn, bias, c_out)
     spatial = shape[-n:]
     if 0 in spatial:
-        raise ValueError(f"{fn}: argument 'input' has an empty spatial dimension (shape "
+        raise ShapeError(f"{fn}: argument 'input' has an empty spatial dimension (shape "
                          f"{tuple(shape)}); only an empty batch or channel axis is supported")
     for axis in range(n):
         if shapes.conv_output_size(spatial[axis], kernel[axis], stride[axis], pads[axis], dilation[axis]) <= 0:
             size, k, s, p, d = spatial[axis], kernel[axis], stride[axis], pads[axis], dilation[axis]
             padded = tuple(m + b + a for m, (b, a) in zip(spatial, pads))
-            raise ValueError(f"{fn}: kernel {kernel} with dilation {dilation} is larger than the padded "
+            raise ShapeError(f"{fn}: kernel {kernel} with dilation {dilation} is larger than the padded "
                              f"input {padded}: output {_AXES[n][axis]} "
                              f"{shapes.conv_output_formula(size, k, s, p, d)}")
     groups = int(groups)
@@ -139,29 +140,29 @@ def _conv_transpose(fn, n, input, weight, bias, stride, padding, output_padding,
     pad = shapes.ntuple(_ints(padding), n, "padding", fn)
     out_pad = shapes.ntuple(_ints(output_padding), n, "output_padding", fn)
     if any(v < 0 for v in pad):
-        raise ValueError(f"{fn}: padding must be non-negative, got {padding!r}")
+        raise ShapeError(f"{fn}: padding must be non-negative, got {padding!r}")
     if any(v < 0 for v in out_pad):
-        raise ValueError(f"{fn}: output_padding must be non-negative, got {output_padding!r}")
+        raise ShapeError(f"{fn}: output_padding must be non-negative, got {output_padding!r}")
     if any(op >= s and op >= d for op, s, d in zip(out_pad, stride, dilation)):
-        raise ValueError(f"{fn}: output_padding {out_pad} must be smaller than either stride {stride} "
+        raise ShapeError(f"{fn}: output_padding {out_pad} must be smaller than either stride {stride} "
                          f"or dilation {dilation} in every dimension")
     c_in = input.shape[-n - 1]
     if weight.shape[0] % groups:
-        raise ValueError(f"{fn}: weight has C_in={weight.shape[0]} input channels, which is not "
+        raise ShapeError(f"{fn}: weight has C_in={weight.shape[0]} input channels, which is not "
                          f"divisible by groups={groups}")
     if c_in != weight.shape[0]:
-        raise ValueError(f"{fn}: input has {c_in} channels but weight expects {weight.shape[0]} "
+        raise ShapeError(f"{fn}: input has {c_in} channels but weight expects {weight.shape[0]} "
                          f"(weight shape {tuple(weight.shape)} is (C_in, C_out/groups, {_KERNEL[n]}))")
     c_out = weight.shape[1] * groups
     _check_bias(fn, bias, c_out)
     kernel = tuple(weight.shape[2:])
     if 0 in input.shape[-n:]:
-        raise ValueError(f"{fn}: argument 'input' has an empty spatial dimension (shape "
+        raise ShapeError(f"{fn}: argument 'input' has an empty spatial dimension (shape "
                          f"{tuple(input.shape)}); only an empty batch or channel axis is supported")
     for axis, (size, k, s, p, op, d) in enumerate(zip(input.shape[-n:], kernel, stride, pad, out_pad,
                                                       dilation)):
         if shapes.conv_transpose_output_size(size, k, s, p, op, d) < 0:  # 0 gives an empty output
-            raise ValueError(f"{fn}: output size is negative: output {_AXES[n][axis]} "
+            raise ShapeError(f"{fn}: output size is negative: output {_AXES[n][axis]} "
                              f"{shapes.conv_transpose_output_formula(size, k, s, p, op, d)} "
                              f"(padding {pad} too large for input {tuple(input.shape[-n:])})")
     tensors = (weight,) if bias is None else (weight, bias)
@@ -299,7 +300,7 @@ def _fold_geometry(fn, kernel_size, dilation, padding, stride):
     s = _positive(fn, "stride", stride, 2)
     p = shapes.ntuple(_ints(padding), 2, "padding", fn)
     if any(v < 0 for v in p):
-        raise ValueError(f"{fn}: padding must be non-negative, got {padding!r}")
+        raise ShapeError(f"{fn}: padding must be non-negative, got {padding!r}")
     return k, d, [(v, v) for v in p], s
 
 
@@ -310,7 +311,7 @@ def _blocks(fn, spatial, k, d, pads, s):
     for axis, b in enumerate(blocks):
         if b <= 0:
             formula = shapes.conv_output_formula(spatial[axis], k[axis], s[axis], pads[axis], d[axis])
-            raise ValueError(f"{fn}: kernel_size {k} with dilation {d} does not fit in the padded input "
+            raise ShapeError(f"{fn}: kernel_size {k} with dilation {d} does not fit in the padded input "
                              f"{tuple(n + 2 * p for n, (p, _) in zip(spatial, pads))}: blocks along "
                              f"{_AXES[2][axis]} {formula}")
     return blocks
@@ -334,7 +335,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """
     check_float("unfold", "input", input)
     if input.ndim not in (3, 4):
-        raise ValueError(f"unfold: argument 'input' must be 3-D (C, H, W) or 4-D (N, C, H, W), "
+        raise ShapeError(f"unfold: argument 'input' must be 3-D (C, H, W) or 4-D (N, C, H, W), "
                          f"got shape {tuple(input.shape)}")
     k, d, pads, s = _fold_geometry("unfold", kernel_size, dilation, padding, stride)
     blocks = _blocks("unfold", tuple(input.shape[-2:]), k, d, pads, s)
@@ -363,18 +364,18 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """
     check_float("fold", "input", input)
     if input.ndim not in (2, 3):
-        raise ValueError(f"fold: argument 'input' must be 2-D (C·kH·kW, L) or 3-D (N, C·kH·kW, L), "
+        raise ShapeError(f"fold: argument 'input' must be 2-D (C·kH·kW, L) or 3-D (N, C·kH·kW, L), "
                          f"got shape {tuple(input.shape)}")
     size = _positive("fold", "output_size", output_size, 2)
     k, d, pads, s = _fold_geometry("fold", kernel_size, dilation, padding, stride)
     rows, length = input.shape[-2:]
     kk = math.prod(k)
     if rows % kk:
-        raise ValueError(f"fold: input has {rows} rows, which is not divisible by "
+        raise ShapeError(f"fold: input has {rows} rows, which is not divisible by "
                          f"prod(kernel_size) = {k[0]}·{k[1]} = {kk}")
     blocks = _blocks("fold", size, k, d, pads, s)
     if length != math.prod(blocks):
-        raise ValueError(f"fold: input has L={length} columns but output_size={size}, kernel_size={k}, "
+        raise ShapeError(f"fold: input has L={length} columns but output_size={size}, kernel_size={k}, "
                          f"dilation={d}, padding={tuple(p for p, _ in pads)}, stride={s} give "
                          f"{blocks[0]}·{blocks[1]} = {math.prod(blocks)} sliding blocks")
 

@@ -11,6 +11,7 @@ from .._backend import array_module, default_generator
 from ..ops.linear import Dropout, Linear
 from ..ops.matmul import matmul
 from ..ops._util import check_float
+from ..errors import ShapeError
 
 __all__ = ["linear", "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout"]
 
@@ -34,13 +35,13 @@ def linear(input, weight, bias=None):
     fn = "linear"
     check_float(fn, "input", input)
     check_float(fn, "weight", weight)
-    shape, wshape, dtype = input.data.shape, weight.data.shape, input.data.dtype
+    shape, wshape, dtype = input._data.shape, weight._data.shape, input._data.dtype
     if not shape:
-        raise ValueError(f"{fn}: input must have at least 1 dimension (*, in_features), got a scalar")
+        raise ShapeError(f"{fn}: input must have at least 1 dimension (*, in_features), got a scalar")
     if len(wshape) not in (1, 2):
-        raise ValueError(f"{fn}: weight must be (out_features, in_features), got shape {weight.shape}")
+        raise ShapeError(f"{fn}: weight must be (out_features, in_features), got shape {weight.shape}")
     if wshape[-1] != shape[-1]:
-        raise ValueError(f"{fn}: input has {input.shape[-1]} features in its last dimension (shape "
+        raise ShapeError(f"{fn}: input has {input.shape[-1]} features in its last dimension (shape "
                          f"{input.shape}) but weight of shape {weight.shape} expects {weight.shape[-1]}")
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and t.dtype != dtype:
@@ -51,18 +52,18 @@ def linear(input, weight, bias=None):
         return out if bias is None else out + bias
     if bias is None:
         return Linear.apply(input, weight)
-    if bias.data.shape != wshape[:1]:  # anything else must broadcast to (out_features,)
+    if bias._data.shape != wshape[:1]:  # anything else must broadcast to (out_features,)
         try:
             np.broadcast_shapes(bias.shape, (weight.shape[0],))
         except ValueError:
-            raise ValueError(f"{fn}: bias of shape {bias.shape} does not match "
+            raise ShapeError(f"{fn}: bias of shape {bias.shape} does not match "
                              f"out_features={weight.shape[0]}") from None
     return Linear.apply(input, weight, bias)
 
 
 def _check_p(fn, p):
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"{fn}: dropout probability has to be between 0 and 1, but got {p}")
+        raise ShapeError(f"{fn}: dropout probability has to be between 0 and 1, but got {p}")
 
 
 def _masked(fn, input, p, training, inplace, mask_shape):
@@ -71,7 +72,7 @@ def _masked(fn, input, p, training, inplace, mask_shape):
     check_float(fn, "input", input)
     if not training or p == 0 or input.numel() == 0:
         return input
-    xp = array_module(input.data)
+    xp = array_module(input._data)
     if p == 1:
         mask = xp.zeros(mask_shape, dtype=input.dtype)
     else:
@@ -79,7 +80,7 @@ def _masked(fn, input, p, training, inplace, mask_shape):
         mask = keep.astype(input.dtype) * input.dtype.type(1.0 / (1.0 - p))
     out = Dropout.apply(input, mask=mask)
     if inplace and not input.requires_grad:  # in place only where no graph needs the old values
-        input.data[...] = out.data
+        input._data[...] = out._data
         return input
     return out
 
@@ -109,7 +110,7 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
     """Drop whole channels of ``(N, C, L)`` (or unbatched ``(C, L)``) inputs."""
     _check_p("dropout1d", p)
     if input.ndim not in (2, 3):
-        raise ValueError(f"dropout1d: expected a 2D (C, L) or 3D (N, C, L) input, got shape {input.shape}")
+        raise ShapeError(f"dropout1d: expected a 2D (C, L) or 3D (N, C, L) input, got shape {input.shape}")
     lead = 2 if input.ndim == 3 else 1
     return _masked("dropout1d", input, p, training, inplace, input.shape[:lead] + (1,) * (input.ndim - lead))
 
@@ -126,7 +127,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     """
     _check_p("dropout2d", p)
     if input.ndim < 2:
-        raise ValueError(f"dropout2d: expected a 4D input (N, C, H, W), got shape {input.shape}")
+        raise ShapeError(f"dropout2d: expected a 4D input (N, C, H, W), got shape {input.shape}")
     return _masked("dropout2d", input, p, training, inplace, input.shape[:2] + (1,) * (input.ndim - 2))
 
 
@@ -134,7 +135,7 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
     """Drop whole channels of ``(N, C, D, H, W)`` inputs; other ranks are unbatched ``(C, *)`` (torch)."""
     _check_p("dropout3d", p)
     if input.ndim < 1:
-        raise ValueError(f"dropout3d: expected a 5D input (N, C, D, H, W), got shape {input.shape}")
+        raise ShapeError(f"dropout3d: expected a 5D input (N, C, D, H, W), got shape {input.shape}")
     lead = 2 if input.ndim == 5 else 1
     return _masked("dropout3d", input, p, training, inplace, input.shape[:lead] + (1,) * (input.ndim - lead))
 
@@ -158,13 +159,13 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
         return input
     if p == 1:
         return input * 0.0
-    xp = array_module(input.data)
+    xp = array_module(input._data)
     keep = xp.asarray(default_generator().random(input.shape) >= p).astype(input.dtype)
     a = (1 - p) * (1 + p * _SELU_ALPHA_SCALED ** 2)
     a = a ** -0.5
     b = (keep - 1) * (_SELU_ALPHA_SCALED * a) + _SELU_ALPHA_SCALED * a * p  # (alpha' a p) kept, shifted dropped
     out = Dropout.apply(input, mask=(keep * a).astype(input.dtype)) + b.astype(input.dtype)
     if inplace and not input.requires_grad:
-        input.data[...] = out.data
+        input._data[...] = out._data
         return input
     return out

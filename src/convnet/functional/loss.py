@@ -16,6 +16,7 @@ from ..ops import reduce as _red
 from ..ops._util import as_tensor, check_float
 from ..ops.activation import log_softmax
 from ..ops.loss import BCEWithLogits, BinaryCrossEntropy, CrossEntropy, NLLLoss
+from ..errors import ShapeError
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits"]
@@ -30,7 +31,7 @@ def _reduction(fn, reduction, size_average=None, reduce=None):
         reduce = True if reduce is None else reduce
         return ("mean" if size_average else "sum") if reduce else "none"
     if reduction not in _REDUCTIONS:
-        raise ValueError(f"{fn}: argument 'reduction' must be 'none', 'mean' or 'sum', got {reduction!r}")
+        raise ShapeError(f"{fn}: argument 'reduction' must be 'none', 'mean' or 'sum', got {reduction!r}")
     return reduction
 
 
@@ -58,21 +59,21 @@ def _class_targets(fn, input, target, weight, ignore_index):
     unbatched = input.ndim == 1
     expected = () if unbatched else (input.shape[0],) + input.shape[2:]
     if target.shape != expected:
-        raise ValueError(f"{fn}: expected target of shape {expected} (input {input.shape} is (N, C, d1, ...) "
+        raise ShapeError(f"{fn}: expected target of shape {expected} (input {input.shape} is (N, C, d1, ...) "
                          f"and target (N, d1, ...)), got {target.shape}")
     x = _mv.reshape(input, (1, C)) if unbatched else input
-    t = target.data.astype(np.int64).reshape((1,) if unbatched else expected)
+    t = target._data.astype(np.int64).reshape((1,) if unbatched else expected)
     xp = array_module(t)
     mask = t != ignore_index
     bad = mask & ((t < 0) | (t >= C))
     if bad.any():
-        raise ValueError(f"{fn}: target {int(t[bad].reshape(-1)[0])} is out of bounds for {C} classes")
+        raise ShapeError(f"{fn}: target {int(t[bad].reshape(-1)[0])} is out of bounds for {C} classes")
     w = None
     if weight is not None:
         if weight.numel() != C or weight.ndim != 1:
-            raise ValueError(f"{fn}: argument 'weight' must be a 1D tensor with one weight per class "
+            raise ShapeError(f"{fn}: argument 'weight' must be a 1D tensor with one weight per class "
                              f"({C}), got shape {weight.shape}")
-        w = weight.data.astype(input.dtype, copy=False)
+        w = weight._data.astype(input.dtype, copy=False)
     return x, xp.where(mask, t, 0), mask, w, unbatched
 
 
@@ -108,9 +109,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     reduction = _reduction(fn, reduction, size_average, reduce)
     target = as_tensor(target)
     if input.ndim == 0:
-        raise ValueError(f"{fn}: input must have at least 1 dimension (C,) or (N, C, ...), got a scalar")
+        raise ShapeError(f"{fn}: input must have at least 1 dimension (C,) or (N, C, ...), got a scalar")
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{fn}: argument 'label_smoothing' must be between 0.0 and 1.0, got {label_smoothing}")
+        raise ShapeError(f"{fn}: argument 'label_smoothing' must be between 0.0 and 1.0, got {label_smoothing}")
     if target.shape == input.shape:
         return _soft_cross_entropy(fn, input, target, weight, ignore_index, reduction, label_smoothing)
     x, t, mask, w, unbatched = _class_targets(fn, input, target, weight, ignore_index)
@@ -127,7 +128,7 @@ def _soft_cross_entropy(fn, input, target, weight, ignore_index, reduction, labe
         raise TypeError(f"{fn}: a target of the input's shape {input.shape} holds class probabilities and "
                         f"must be floating point, got dtype {target.dtype}")
     if ignore_index >= 0:
-        raise ValueError(f"{fn}: argument 'ignore_index' is not supported for probability (float) targets")
+        raise ShapeError(f"{fn}: argument 'ignore_index' is not supported for probability (float) targets")
     cdim = 0 if input.ndim == 1 else 1
     C = input.shape[cdim]
     logp = log_softmax(input, cdim)
@@ -136,7 +137,7 @@ def _soft_cross_entropy(fn, input, target, weight, ignore_index, reduction, labe
     prod = logp * target
     if weight is not None:
         if weight.numel() != C or weight.ndim != 1:
-            raise ValueError(f"{fn}: argument 'weight' must be a 1D tensor with one weight per class "
+            raise ShapeError(f"{fn}: argument 'weight' must be a 1D tensor with one weight per class "
                              f"({C}), got shape {weight.shape}")
         prod = prod * _mv.reshape(weight, (C,) + (1,) * (input.ndim - cdim - 1))
     if reduction == "none":
@@ -171,7 +172,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     reduction = _reduction(fn, reduction, size_average, reduce)
     target = as_tensor(target)
     if input.ndim == 0:
-        raise ValueError(f"{fn}: input must have at least 1 dimension (C,) or (N, C, ...), got a scalar")
+        raise ShapeError(f"{fn}: input must have at least 1 dimension (C,) or (N, C, ...), got a scalar")
     x, t, mask, w, unbatched = _class_targets(fn, input, target, weight, ignore_index)
     loss = NLLLoss.apply(x, target=t, weight=w, mask=mask)
     if unbatched:
@@ -187,7 +188,7 @@ def _pair(fn, input, target):
     try:
         np.broadcast_shapes(input.shape, target.shape)
     except ValueError:
-        raise ValueError(f"{fn}: target of shape {target.shape} does not broadcast with input of shape "
+        raise ShapeError(f"{fn}: target of shape {target.shape} does not broadcast with input of shape "
                          f"{input.shape}; pass tensors of the same shape") from None
     return target
 
@@ -197,7 +198,7 @@ def _elementwise_weight(fn, loss, input, weight, reduction, weighted_mean):
     if weight is None:
         return _reduce(loss, reduction)
     if tuple(weight.shape) != input.shape:
-        raise ValueError(f"{fn}: Weights and input must have the same size: weight {weight.shape}, "
+        raise ShapeError(f"{fn}: Weights and input must have the same size: weight {weight.shape}, "
                          f"input {input.shape}")
     loss = loss * weight
     if reduction == "mean" and weighted_mean:
@@ -248,12 +249,12 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     target = _pair(fn, input, target)
     reduction = _reduction(fn, reduction, size_average, reduce)
     if beta < 0:
-        raise ValueError(f"{fn}: argument 'beta' must be non-negative, got {beta}")
+        raise ShapeError(f"{fn}: argument 'beta' must be non-negative, got {beta}")
     d = input - target
     ad = _ew.abs(d)
     if beta == 0:
         return _reduce(ad, reduction)
-    loss = _ew.where(ad.data < beta, d * d * (0.5 / beta), ad - 0.5 * beta)
+    loss = _ew.where(ad._data < beta, d * d * (0.5 / beta), ad - 0.5 * beta)
     return _reduce(loss, reduction)
 
 
@@ -271,10 +272,10 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     target = _pair(fn, input, target)
     reduction = _reduction(fn, reduction)
     if delta <= 0:
-        raise ValueError(f"{fn}: argument 'delta' must be positive, got {delta}")
+        raise ShapeError(f"{fn}: argument 'delta' must be positive, got {delta}")
     d = input - target
     ad = _ew.abs(d)
-    loss = _ew.where(ad.data < delta, d * d * 0.5, (ad - 0.5 * delta) * delta)
+    loss = _ew.where(ad._data < delta, d * d * 0.5, (ad - 0.5 * delta) * delta)
     return _elementwise_weight(fn, loss, input, weight, reduction, False)
 
 
@@ -283,13 +284,13 @@ def _bce_checks(fn, input, target, weight, what_input):
     target = as_tensor(target)
     check_float(fn, "target", target)
     if target.shape != input.shape:
-        raise ValueError(f"{fn}: target size {target.shape} must be the same as input size {input.shape}")
+        raise ShapeError(f"{fn}: target size {target.shape} must be the same as input size {input.shape}")
     w = None
     if weight is not None:
         try:
-            w = array_module(input.data).broadcast_to(weight.data, input.shape).astype(input.dtype, copy=False)
+            w = array_module(input._data).broadcast_to(weight._data, input.shape).astype(input.dtype, copy=False)
         except ValueError:
-            raise ValueError(f"{fn}: argument 'weight' of shape {weight.shape} does not broadcast to the "
+            raise ShapeError(f"{fn}: argument 'weight' of shape {weight.shape} does not broadcast to the "
                              f"{what_input} shape {input.shape}") from None
     return target, w
 
@@ -307,9 +308,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     fn = "binary_cross_entropy"
     reduction = _reduction(fn, reduction, size_average, reduce)
     target, w = _bce_checks(fn, input, target, weight, "input")
-    x = input.data
+    x = input._data
     if ((x < 0) | (x > 1)).any():
-        raise ValueError(f"{fn}: all elements of input should be between 0 and 1 (probabilities; "
+        raise ShapeError(f"{fn}: all elements of input should be between 0 and 1 (probabilities; "
                          f"use binary_cross_entropy_with_logits for logits)")
     return _reduce(BinaryCrossEntropy.apply(input, target, weight=w), reduction)
 
@@ -332,9 +333,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     pw = None
     if pos_weight is not None:
         try:
-            pw = array_module(input.data).broadcast_to(pos_weight.data, input.shape).astype(input.dtype, copy=False)
+            pw = array_module(input._data).broadcast_to(pos_weight._data, input.shape).astype(input.dtype, copy=False)
         except ValueError:
-            raise ValueError(f"{fn}: argument 'pos_weight' of shape {pos_weight.shape} does not broadcast to "
+            raise ShapeError(f"{fn}: argument 'pos_weight' of shape {pos_weight.shape} does not broadcast to "
                              f"the input shape {input.shape} (one weight per class, last dim)") from None
     return _reduce(BCEWithLogits.apply(input, target, weight=w, pos_weight=pw), reduction)
 

@@ -17,6 +17,7 @@ from ..ops import reduce as _red
 from ..ops._util import check_float
 from ..ops.norm import Normalize, WindowSum1d, batch_moments
 from ..tensor import Tensor
+from ..errors import ShapeError
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "local_response_norm",
            "local_contrast_norm"]
@@ -29,7 +30,7 @@ def _check_vec(fn, name, t, n, what):
     if not isinstance(t, Tensor):
         raise TypeError(f"{fn}: argument '{name}' must be a Tensor or None, got {type(t).__name__}")
     if t.numel() != n:
-        raise ValueError(f"{fn}: argument '{name}' should contain {n} elements ({what}), "
+        raise ShapeError(f"{fn}: argument '{name}' should contain {n} elements ({what}), "
                          f"got shape {t.shape}")
 
 
@@ -37,7 +38,7 @@ def _affine(x, weight, bias, shape):
     """``(weight, bias)`` reshaped to ``shape`` for Normalize; a missing one becomes a constant."""
     if weight is None and bias is None:
         return ()
-    xp = array_module(x.data)
+    xp = array_module(x._data)
     w = Tensor._wrap(xp.ones(shape, dtype=x.dtype), False) if weight is None else _mv.reshape(weight, shape)
     b = Tensor._wrap(xp.zeros(shape, dtype=x.dtype), False) if bias is None else _mv.reshape(bias, shape)
     return w, b
@@ -46,7 +47,7 @@ def _affine(x, weight, bias, shape):
 def _update(running, stat, momentum):
     """running <- (1 - momentum) * running + momentum * stat, in place on ``running.data``."""
     if running is not None:
-        running.data[...] = ((1 - momentum) * running.data + momentum * stat.reshape(running.shape)
+        running._data[...] = ((1 - momentum) * running._data + momentum * stat.reshape(running.shape)
                              ).astype(running.dtype, copy=False)
 
 
@@ -87,29 +88,29 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     fn = "batch_norm"
     check_float(fn, "input", input)
     if input.ndim < 2:
-        raise ValueError(f"{fn}: expected input of shape (N, C, *) with at least 2 dims, got {input.shape}")
+        raise ShapeError(f"{fn}: expected input of shape (N, C, *) with at least 2 dims, got {input.shape}")
     C = input.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
                     ("bias", bias)):
         _check_vec(fn, name, t, C, f"one per channel of the input of shape {input.shape}")
     axes = (0,) + tuple(range(2, input.ndim))
     pshape = (C,) + (1,) * (input.ndim - 2)  # broadcasts against (N, C, *spatial)
-    x = input.data
+    x = input._data
     if training:
         _check_momentum(fn, momentum)
         M = input.numel() // max(C, 1)
         if M <= 1:
-            raise ValueError(f"{fn}: Expected more than 1 value per channel when training, "
+            raise ShapeError(f"{fn}: Expected more than 1 value per channel when training, "
                              f"got input size {input.shape}")
         mean, var = batch_moments(x, axes)  # batch-parallel einsum sums, keepdims shape
         _update(running_mean, mean, momentum)
         _update(running_var, var * (M / (M - 1)), momentum)
     else:
         if running_mean is None or running_var is None:
-            raise ValueError(f"{fn}: running_mean and running_var must be given in evaluation mode "
+            raise ShapeError(f"{fn}: running_mean and running_var must be given in evaluation mode "
                              f"(training=False)")
-        mean = running_mean.data.reshape(pshape)
-        var = running_var.data.reshape(pshape)
+        mean = running_mean._data.reshape(pshape)
+        var = running_var._data.reshape(pshape)
     return Normalize.apply(input, *_affine(input, weight, bias, pshape), axes=axes, mean=mean, var=var,
                            batch_stats=bool(training), eps=eps)
 
@@ -137,18 +138,18 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     fn = "instance_norm"
     check_float(fn, "input", input)
     if input.ndim < 2:
-        raise ValueError(f"{fn}: expected input of shape (N, C, *) with at least 2 dims, got {input.shape}")
+        raise ShapeError(f"{fn}: expected input of shape (N, C, *) with at least 2 dims, got {input.shape}")
     N, C = input.shape[:2]
     for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
                     ("bias", bias)):
         _check_vec(fn, name, t, C, f"one per channel of the input of shape {input.shape}")
     axes = tuple(range(2, input.ndim))
     pshape = (C,) + (1,) * (input.ndim - 2)
-    x = input.data
+    x = input._data
     if use_input_stats:
         S = math.prod(input.shape[2:])
         if S <= 1:
-            raise ValueError(f"{fn}: Expected more than 1 spatial element when training, "
+            raise ShapeError(f"{fn}: Expected more than 1 spatial element when training, "
                              f"got input size {input.shape}")
         mean = x.mean(axis=axes, keepdims=True)  # (N, C, 1, ...)
         d = x - mean
@@ -159,10 +160,10 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             _update(running_var, (var * (S / (S - 1))).mean(axis=0), momentum)
     else:
         if running_mean is None or running_var is None:
-            raise ValueError(f"{fn}: Expected running_mean and running_var to be defined when "
+            raise ShapeError(f"{fn}: Expected running_mean and running_var to be defined when "
                              f"use_input_stats is false")
-        mean = running_mean.data.reshape(pshape)
-        var = running_var.data.reshape(pshape)
+        mean = running_mean._data.reshape(pshape)
+        var = running_var._data.reshape(pshape)
     return Normalize.apply(input, *_affine(input, weight, bias, pshape), axes=axes, mean=mean, var=var,
                            batch_stats=bool(use_input_stats), eps=eps)
 
@@ -188,13 +189,13 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     ns = (int(normalized_shape),) if isinstance(normalized_shape, int) else tuple(int(s) for s in normalized_shape)
     k = len(ns)
     if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k:]) != ns:
-        raise ValueError(f"{fn}: Given normalized_shape={list(ns)}, expected input with shape "
+        raise ShapeError(f"{fn}: Given normalized_shape={list(ns)}, expected input with shape "
                          f"[*, {', '.join(map(str, ns))}], but got input of size {input.shape}")
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != ns:
-            raise ValueError(f"{fn}: argument '{name}' must have shape normalized_shape={ns}, got {t.shape}")
+            raise ShapeError(f"{fn}: argument '{name}' must have shape normalized_shape={ns}, got {t.shape}")
     axes = tuple(range(input.ndim - k, input.ndim))
-    x = input.data
+    x = input._data
     mean = x.mean(axis=axes, keepdims=True)
     d = x - mean
     var = (d * d).mean(axis=axes, keepdims=True)
@@ -221,15 +222,15 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     fn = "group_norm"
     check_float(fn, "input", input)
     if input.ndim < 2:
-        raise ValueError(f"{fn}: expected input of shape (N, C, *) with at least 2 dims, got {input.shape}")
+        raise ShapeError(f"{fn}: expected input of shape (N, C, *) with at least 2 dims, got {input.shape}")
     N, C = input.shape[:2]
     if not isinstance(num_groups, int) or num_groups <= 0 or C % num_groups:
-        raise ValueError(f"{fn}: Expected number of channels in input to be divisible by num_groups, "
+        raise ShapeError(f"{fn}: Expected number of channels in input to be divisible by num_groups, "
                          f"but got input of shape {input.shape} and num_groups={num_groups}")
     for name, t in (("weight", weight), ("bias", bias)):
         _check_vec(fn, name, t, C, f"one per channel of the input of shape {input.shape}")
     xg = _mv.reshape(input, (N, num_groups, -1))  # (N, G, C/G * prod(spatial))
-    x = xg.data
+    x = xg._data
     mean = x.mean(axis=2, keepdims=True)
     d = x - mean
     var = (d * d).mean(axis=2, keepdims=True)
@@ -267,9 +268,9 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     fn = "local_response_norm"
     check_float(fn, "input", input)
     if input.ndim < 3:
-        raise ValueError(f"{fn}: Expected 3D or higher dimensionality input (got {input.ndim} dimensions)")
+        raise ShapeError(f"{fn}: Expected 3D or higher dimensionality input (got {input.ndim} dimensions)")
     if not isinstance(size, int) or size < 1:
-        raise ValueError(f"{fn}: argument 'size' must be a positive int, got {size!r}")
+        raise ShapeError(f"{fn}: argument 'size' must be a positive int, got {size!r}")
     if input.numel() == 0:
         return input
     sq = input * input
@@ -327,16 +328,16 @@ def local_contrast_norm(input, kernel_size=7, sigma=None, eps=1e-4):
     if input.ndim == 3:
         return _mv.reshape(local_contrast_norm(_mv.unsqueeze(input, 0), kernel_size, sigma, eps), input.shape)
     if input.ndim != 4:
-        raise ValueError(f"{fn}: expected input of shape (N, C, H, W) or (C, H, W), got {input.shape}")
+        raise ShapeError(f"{fn}: expected input of shape (N, C, H, W) or (C, H, W), got {input.shape}")
     if not isinstance(kernel_size, int) or kernel_size < 1:
-        raise ValueError(f"{fn}: argument 'kernel_size' must be a positive int, got {kernel_size!r}")
+        raise ShapeError(f"{fn}: argument 'kernel_size' must be a positive int, got {kernel_size!r}")
     sigma = kernel_size / 4 if sigma is None else float(sigma)
     if sigma <= 0:
-        raise ValueError(f"{fn}: argument 'sigma' must be positive, got {sigma}")
+        raise ShapeError(f"{fn}: argument 'sigma' must be positive, got {sigma}")
     w = _gaussian_window(kernel_size, sigma)
     before, after = (kernel_size - 1) // 2, kernel_size - 1 - (kernel_size - 1) // 2
     H, W = input.shape[2:]
-    xp = array_module(input.data)
+    xp = array_module(input._data)
 
     def blur(t):  # separable Gaussian, zero padded: rows then columns
         t = WindowSum1d.apply(t, axis=3, weights=w, before=before, after=after)
@@ -344,7 +345,7 @@ def local_contrast_norm(input, kernel_size=7, sigma=None, eps=1e-4):
 
     # weight mass of the window inside the image, (1, 1, H, W): re-normalises the border
     ones = xp.ones((1, 1, H, W), dtype=input.dtype)
-    coverage = blur(Tensor._wrap(ones, False)).data
+    coverage = blur(Tensor._wrap(ones, False))._data
     mean = blur(_red.mean(input, 1, keepdim=True)) / coverage         # (N, 1, H, W) local mean
     v = input - mean                                                   # subtractive step
     local_var = blur(_red.mean(v * v, 1, keepdim=True)) / coverage     # (N, 1, H, W)

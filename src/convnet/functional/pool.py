@@ -23,6 +23,7 @@ from ..ops import pool as _pool
 from ..ops._util import check_float
 from ..ops.elementwise import where
 from ..shapes import pool_output_formula, pool_output_size
+from ..errors import ShapeError
 
 _INT = {int}
 _LAYOUT = {1: ("(C, L)", "(N, C, L)"), 2: ("(C, H, W)", "(N, C, H, W)"), 3: ("(C, D, H, W)", "(N, C, D, H, W)")}
@@ -40,20 +41,20 @@ def _ints(fn, name, value, nd):
             isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
         if len(value) == nd or len(value) == 1:
             return tuple(int(v) for v in value) * (nd // len(value))
-        raise ValueError(f"{fn}: {name} must be a single int or a tuple of {nd} ints, got {name}={value!r}")
+        raise ShapeError(f"{fn}: {name} must be a single int or a tuple of {nd} ints, got {name}={value!r}")
     raise TypeError(f"{fn}: {name} must be an int or a tuple of {nd} ints, got {value!r} "
                     f"({type(value).__name__})")
 
 
 def _check_input(fn, x, nd):
     check_float(fn, "input", x)
-    ndim = x.data.ndim
+    ndim = x._data.ndim
     if ndim != nd + 2 and ndim != nd + 1:
         unbatched, batched = _LAYOUT[nd]
-        raise ValueError(f"{fn}: expected a {nd + 1}D {unbatched} or {nd + 2}D {batched} input, "
+        raise ShapeError(f"{fn}: expected a {nd + 1}D {unbatched} or {nd + 2}D {batched} input, "
                          f"got a {x.ndim}D input of shape {tuple(x.shape)}")
-    if 0 in x.data.shape[-nd - 1:]:
-        raise ValueError(f"{fn}: expected non-zero sizes for every dimension except the batch, "
+    if 0 in x._data.shape[-nd - 1:]:
+        raise ShapeError(f"{fn}: expected non-zero sizes for every dimension except the batch, "
                          f"got input of shape {tuple(x.shape)}")
 
 
@@ -70,19 +71,19 @@ def _window_args(fn, x, nd, kernel_size, stride, padding, dilation=1, ceil_mode=
             for v in vals:
                 if v < least:
                     rule = "greater than zero" if least else "non-negative"
-                    raise ValueError(f"{fn}: {name} must be {rule}, got {name}={v}")
+                    raise ShapeError(f"{fn}: {name} must be {rule}, got {name}={v}")
     if any(p) and any(pi > ki // 2 for pi, ki in zip(p, k)):
         for pi, ki, di in zip(p, k, d):
             if pi > ki // 2:
                 extra = f" and dilation={di} (the limit is kernel_size // 2 = {ki // 2})" if di != 1 else ""
-                raise ValueError(f"{fn}: padding should be at most half of effective kernel size, "
+                raise ShapeError(f"{fn}: padding should be at most half of effective kernel size, "
                                  f"but got padding={pi} for kernel_size={ki}{extra}")
-    spatial = x.data.shape[-nd:]
+    spatial = x._data.shape[-nd:]
     if min(map(pool_output_size, spatial, k, s, p, d, (ceil_mode,) * nd)) >= 1:
         return k, s, p, d
     for a, args in enumerate(zip(spatial, k, s, p, d)):
         if pool_output_size(*args, ceil_mode) < 1:
-            raise ValueError(
+            raise ShapeError(
                 f"{fn}: kernel_size={args[1]} (dilation={args[4]}) is larger than the padded input along "
                 f"spatial axis {a} (size {args[0]}, padding={args[3]}) of input shape {tuple(x.shape)}: "
                 f"output size = {pool_output_formula(*args, ceil_mode)}")
@@ -97,13 +98,13 @@ def _max(fn, nd, input, kernel_size, stride, padding, dilation, ceil_mode, retur
 def _avg(fn, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
     k, s, p, _ = _window_args(fn, input, nd, kernel_size, stride, padding, 1, ceil_mode)
     if nd == 3 and any(n < ki for n, ki in zip(input.shape[-3:], k)):  # torch checks this for 3-d only
-        raise ValueError(f"{fn}: input image (D, H, W) = {tuple(input.shape[-3:])} is smaller than "
+        raise ShapeError(f"{fn}: input image (D, H, W) = {tuple(input.shape[-3:])} is smaller than "
                          f"kernel_size={k}")
     if divisor_override is not None:
         if not isinstance(divisor_override, numbers.Integral) or isinstance(divisor_override, bool):
             raise TypeError(f"{fn}: divisor_override must be an int or None, got {divisor_override!r}")
         if divisor_override == 0:
-            raise ValueError(f"{fn}: divisor_override must be non-zero, got divisor_override=0")
+            raise ShapeError(f"{fn}: divisor_override must be non-zero, got divisor_override=0")
     return _pool.avg_pool(input, k, s, p, ceil_mode, count_include_pad, divisor_override)
 
 
@@ -242,7 +243,7 @@ def _lp(fn, nd, input, norm_type, kernel_size, stride, ceil_mode):
     out = _avg(fn, nd, input ** norm_type, kernel_size, stride, 0, ceil_mode, True, None)
     # (sum over the window of x^p)^(1/p); like PyTorch's sign(out) * relu(|out|), a window summing
     # to 0 gives 0 with a zero gradient (not the 0 * inf = NaN of the power's derivative at 0)
-    nonzero = out.data != 0
+    nonzero = out._data != 0
     root = where(nonzero, out * math.prod(k), 1.0) ** (1.0 / norm_type)
     return where(nonzero, root, 0.0)
 
@@ -275,7 +276,7 @@ def _adaptive_size(fn, x, nd, output_size):
         raise TypeError(f"{fn}: output_size must be an int or a tuple of {nd} ints/None, got None")
     sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * nd
     if len(sizes) != nd:
-        raise ValueError(f"{fn}: output_size must have {nd} entries, got output_size={output_size!r}")
+        raise ShapeError(f"{fn}: output_size must have {nd} entries, got output_size={output_size!r}")
     out = []
     for o, n in zip(sizes, x.shape[-nd:]):
         if o is None:
@@ -284,7 +285,7 @@ def _adaptive_size(fn, x, nd, output_size):
             raise TypeError(f"{fn}: output_size must be an int or a tuple of {nd} ints/None, "
                             f"got output_size={output_size!r}")
         if o < 0:
-            raise ValueError(f"{fn}: elements of output_size must be non-negative, got output_size={output_size!r}")
+            raise ShapeError(f"{fn}: elements of output_size must be non-negative, got output_size={output_size!r}")
         out.append(int(o))
     return tuple(out)
 

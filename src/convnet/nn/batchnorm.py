@@ -18,6 +18,7 @@ from .. import functional as F
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
+from ..errors import ShapeError
 
 
 class _NormBase(Module):
@@ -52,9 +53,9 @@ class _NormBase(Module):
 
     def reset_running_stats(self):
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data = np.array(0, dtype=np.int64)
+            self.running_mean._data[...] = 0
+            self.running_var._data[...] = 1
+            self.num_batches_tracked._data = np.array(0, dtype=np.int64)
 
     def reset_parameters(self):
         """Running mean 0, running variance 1; gamma (weight) 1, beta (bias) 0."""
@@ -66,7 +67,7 @@ class _NormBase(Module):
 
     def _check_input_dim(self, input):
         if input.ndim not in self._expected:
-            raise ValueError(f"{type(self).__name__}: expected {self._expected_text} input "
+            raise ShapeError(f"{type(self).__name__}: expected {self._expected_text} input "
                              f"(got {input.ndim}D input of shape {input.shape})")
 
     def extra_repr(self):
@@ -79,9 +80,9 @@ class _BatchNorm(_NormBase):
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.data = self.num_batches_tracked.data + 1
+            self.num_batches_tracked._data = self.num_batches_tracked._data + 1
             if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked.data)
+                factor = 1.0 / float(self.num_batches_tracked._data)
         bn_training = self.training or (self.running_mean is None and self.running_var is None)
         use_running = not self.training or self.track_running_stats
         return F.batch_norm(input, self.running_mean if use_running else None,
@@ -150,7 +151,7 @@ class _InstanceNorm(_NormBase):
 
     def _check_input_dim(self, input):
         if input.ndim not in (self._dim, self._dim + 1):
-            raise ValueError(f"{type(self).__name__}: expected {self._dim}D or {self._dim + 1}D input "
+            raise ShapeError(f"{type(self).__name__}: expected {self._dim}D or {self._dim + 1}D input "
                              f"(got {input.ndim}D input of shape {input.shape})")
 
     def forward(self, input):

@@ -17,6 +17,7 @@ from .. import functional as F
 from .. import shapes
 from . import init
 from .module import Module, Parameter
+from ..errors import ShapeError
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 _CONV_NAME = {1: "conv1d", 2: "conv2d", 3: "conv3d"}
@@ -34,26 +35,26 @@ class _ConvNd(Module):
         name, n = type(self).__name__, self._n
         for arg, v in (("in_channels", in_channels), ("out_channels", out_channels)):
             if not isinstance(v, (int, np.integer)) or v <= 0:
-                raise ValueError(f"{name}: {arg} must be a positive integer, got {v!r}")
+                raise ShapeError(f"{name}: {arg} must be a positive integer, got {v!r}")
         if not isinstance(groups, (int, np.integer)) or groups <= 0:
-            raise ValueError(f"{name}: groups must be a positive integer, got {groups!r}")
+            raise ShapeError(f"{name}: groups must be a positive integer, got {groups!r}")
         if in_channels % groups:
-            raise ValueError(f"{name}: in_channels ({in_channels}) must be divisible by groups ({groups})")
+            raise ShapeError(f"{name}: in_channels ({in_channels}) must be divisible by groups ({groups})")
         if out_channels % groups:
-            raise ValueError(f"{name}: out_channels ({out_channels}) must be divisible by groups ({groups})")
+            raise ShapeError(f"{name}: out_channels ({out_channels}) must be divisible by groups ({groups})")
         if padding_mode not in _PADDING_MODES:
-            raise ValueError(f"{name}: padding_mode must be one of {_PADDING_MODES}, got {padding_mode!r}")
+            raise ShapeError(f"{name}: padding_mode must be one of {_PADDING_MODES}, got {padding_mode!r}")
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size = shapes.ntuple(kernel_size, n, "kernel_size", name)
         self.stride = shapes.ntuple(stride, n, "stride", name)
         self.dilation = shapes.ntuple(dilation, n, "dilation", name)
         if isinstance(padding, str):
             if self._transposed:
-                raise ValueError(f"{name}: padding must be an int or a tuple, got {padding!r}")
+                raise ShapeError(f"{name}: padding must be an int or a tuple, got {padding!r}")
             if padding not in ("same", "valid"):
-                raise ValueError(f"{name}: padding must be 'same', 'valid', an int or a tuple, got {padding!r}")
+                raise ShapeError(f"{name}: padding must be 'same', 'valid', an int or a tuple, got {padding!r}")
             if padding == "same" and any(s != 1 for s in self.stride):
-                raise ValueError(f"{name}: padding='same' is not supported for strided convolutions "
+                raise ShapeError(f"{name}: padding='same' is not supported for strided convolutions "
                                  f"(stride={self.stride})")
             self.padding = padding
         else:
@@ -207,12 +208,12 @@ class _ConvTransposeNd(_ConvNd):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
                  bias=True, dilation=1, padding_mode="zeros", *, dtype=None):
         if padding_mode != "zeros":
-            raise ValueError(f'{type(self).__name__}: only "zeros" padding mode is supported, got {padding_mode!r}')
+            raise ShapeError(f'{type(self).__name__}: only "zeros" padding mode is supported, got {padding_mode!r}')
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, output_padding, dtype=dtype)
         for i, (op, s, d) in enumerate(zip(self.output_padding, self.stride, self.dilation)):
             if op >= max(s, d):
-                raise ValueError(f"{type(self).__name__}: output_padding {self.output_padding} must be smaller "
+                raise ShapeError(f"{type(self).__name__}: output_padding {self.output_padding} must be smaller "
                                  f"than either stride {self.stride} or dilation {self.dilation} (dim {i})")
 
     def _output_padding(self, input, output_size):
@@ -225,13 +226,13 @@ class _ConvTransposeNd(_ConvNd):
         if len(output_size) == lead + n:
             output_size = output_size[lead:]
         if len(output_size) != n:
-            raise ValueError(f"{name}: output_size must have {n} or {lead + n} elements, got {output_size}")
+            raise ShapeError(f"{name}: output_size must have {n} or {lead + n} elements, got {output_size}")
         spatial = input.shape[lead:]
         lo = [shapes.conv_transpose_output_size(spatial[d], self.kernel_size[d], self.stride[d], self.padding[d],
                                                 0, self.dilation[d]) for d in range(n)]
         hi = [lo[d] + self.stride[d] - 1 for d in range(n)]
         if any(not lo[d] <= output_size[d] <= hi[d] for d in range(n)):
-            raise ValueError(f"{name}: requested an output size of {output_size}, but valid sizes range from "
+            raise ShapeError(f"{name}: requested an output size of {output_size}, but valid sizes range from "
                              f"{tuple(lo)} to {tuple(hi)} (for an input of {tuple(spatial)})")
         return tuple(output_size[d] - lo[d] for d in range(n))
 

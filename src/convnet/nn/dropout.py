@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from .. import functional as F
 from .module import Module
+from ..errors import ShapeError
 
 
 class _DropoutNd(Module):
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
         if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0 <= p <= 1:
-            raise ValueError(f"{type(self).__name__}: dropout probability has to be between 0 and 1, but got {p!r}")
+            raise ShapeError(f"{type(self).__name__}: dropout probability has to be between 0 and 1, but got {p!r}")
         self.p, self.inplace = p, inplace
 
     def extra_repr(self):

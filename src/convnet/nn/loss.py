@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .. import functional as F
 from .module import Module
+from ..errors import ShapeError
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -25,7 +26,7 @@ class _Loss(Module):
         if size_average is not None or reduce is not None:
             reduction = _legacy_reduction(size_average, reduce)
         if reduction not in _REDUCTIONS:
-            raise ValueError(f"{type(self).__name__}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+            raise ShapeError(f"{type(self).__name__}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
         self.reduction = reduction
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..tensor import Tensor
+from ..errors import ShapeError
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -21,7 +22,7 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad=True):
         if data is None:
             data = np.empty((0,), dtype=np.float32)
-        super().__init__(data.data if isinstance(data, Tensor) else data)
+        super().__init__(data._data if isinstance(data, Tensor) else data)
         if requires_grad:
             self.requires_grad_(True)
 
@@ -187,7 +188,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad = Tensor._wrap(np.zeros_like(p.grad.data), False)
+                p.grad = Tensor._wrap(np.zeros_like(p.grad._data), False)
 
     def apply(self, fn):
         for m in self.children():
@@ -201,10 +202,10 @@ class Module:
         for m in self.modules():
             for store in (m._parameters, m._buffers):
                 for t in store.values():
-                    if t is not None and t.data.dtype.kind == "f":
-                        t.data = t.data.astype(dtype)
+                    if t is not None and t._data.dtype.kind == "f":
+                        t._data = t._data.astype(dtype)
                         if t.grad is not None:
-                            t.grad = Tensor._wrap(t.grad.data.astype(dtype), False)
+                            t.grad = Tensor._wrap(t.grad._data.astype(dtype), False)
         return self
 
     def float(self):
@@ -244,11 +245,11 @@ class Module:
         for k, t in own.items():
             if k in state_dict:
                 v = state_dict[k]
-                arr = np.asarray(v.data if isinstance(v, Tensor) else v)
+                arr = np.asarray(v._data if isinstance(v, Tensor) else v)
                 if tuple(arr.shape) != t.shape:
                     mismatched.append(f"{k}: checkpoint {tuple(arr.shape)} vs model {t.shape}")
         if mismatched:
-            raise ValueError("load_state_dict: size mismatch for " + str(len(mismatched)) + " key(s):\n  "
+            raise ShapeError("load_state_dict: size mismatch for " + str(len(mismatched)) + " key(s):\n  "
                              + "\n  ".join(mismatched))
         if strict and (missing or unexpected):
             raise KeyError(f"load_state_dict: missing keys {missing}; unexpected keys {unexpected}")
@@ -256,8 +257,8 @@ class Module:
             for k, t in own.items():
                 if k in state_dict:
                     v = state_dict[k]
-                    arr = np.asarray(v.data if isinstance(v, Tensor) else v)
-                    t.data = arr.astype(t.data.dtype, copy=True)
+                    arr = np.asarray(v._data if isinstance(v, Tensor) else v)
+                    t._data = arr.astype(t._data.dtype, copy=True)
         return _IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ call

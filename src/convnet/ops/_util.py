@@ -37,7 +37,7 @@ def channels_minor(a):
 
 def raw(x):
     """The array behind a Tensor (or the value itself)."""
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def raw_index(idx):
@@ -67,7 +67,7 @@ def as_tensor_pair(a, b):
 def _promote_int(t, scalar):
     """An integer tensor meeting a float scalar computes in float32 (torch's rule)."""
     if t.dtype.kind in "iub" and scalar.dtype.kind == "f":
-        return Tensor._wrap(t.data.astype(scalar.dtype), False)
+        return Tensor._wrap(t._data.astype(scalar.dtype), False)
     return t
 
 

@@ -222,7 +222,7 @@ def cast(a, dtype, copy=False):
         return a
     if a.requires_grad and is_floating(dtype):
         return Cast.apply(a, dtype=dtype, copy=copy)
-    return Tensor._wrap(a.data.astype(dtype, copy=True), False)
+    return Tensor._wrap(a._data.astype(dtype, copy=True), False)
 
 
 def compare(a, b, op):
@@ -233,9 +233,9 @@ def compare(a, b, op):
 
 def maximum(a, b):
     a, b = as_tensor_pair(a, b)
-    return where(a.data >= b.data, a, b)
+    return where(a._data >= b._data, a, b)
 
 
 def minimum(a, b):
     a, b = as_tensor_pair(a, b)
-    return where(a.data <= b.data, a, b)
+    return where(a._data <= b._data, a, b)

@@ -22,6 +22,7 @@ import math
 from .._backend import array_module
 from ..autograd import Function
 from ..shapes import conv_output_formula, conv_output_size, ntuple
+from ..errors import ShapeError
 
 
 def _geometry(spatial, kernel_size, stride, padding, dilation):
@@ -102,7 +103,7 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
     if any(o <= 0 for o in out):
         axis = next(i for i, o in enumerate(out) if o <= 0)
         formula = conv_output_formula(x.shape[2 + axis], k[axis], s[axis], pads[axis], d[axis])
-        raise ValueError(f"im2col: kernel {k} with dilation {d} does not fit in the padded input "
+        raise ShapeError(f"im2col: kernel {k} with dilation {d} does not fit in the padded input "
                          f"{tuple(n + b + a for n, (b, a) in zip(x.shape[2:], pads))}: output size "
                          f"along spatial dim {axis} = {formula}")
     return im2col_nd(x, k, s, pads, d, out)
@@ -119,7 +120,7 @@ def im2col_nd(x, kernel_size, stride, padding, dilation, out_size):
     x_pad = pad_zeros(x, padding)
     if any((o - 1) * st + dd * (kk - 1) >= n for o, st, dd, kk, n
            in zip(out_size, stride, dilation, k, x_pad.shape[2:]) if o > 0):
-        raise ValueError(f"im2col: {tuple(out_size)} windows of kernel {k} do not fit in the "
+        raise ShapeError(f"im2col: {tuple(out_size)} windows of kernel {k} do not fit in the "
                          f"padded input {x_pad.shape[2:]}")       # never read past the buffer
     view = windows(x_pad, k, stride, dilation, out_size)          # (N, C, *k, *out), no copy
     cols = array_module(x).ascontiguousarray(view)                    # the one copy: (N, C, *k, *out)

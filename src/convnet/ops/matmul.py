@@ -4,16 +4,17 @@ from __future__ import annotations
 from .._backend import array_module
 from ..autograd import Function
 from ._util import as_tensor_pair, unbroadcast
+from ..errors import ShapeError
 
 
 class MatMul(Function):
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:
-            raise ValueError("matmul: both arguments need at least 1 dimension")
+            raise ShapeError("matmul: both arguments need at least 1 dimension")
         ka = a.shape[-1]
         kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
         if ka != kb:
-            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied "
+            raise ShapeError(f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied "
                              f"({ka} != {kb} in the contracted dimension)")
         self.save_for_backward(a, b)
         return array_module(a).matmul(a, b)

@@ -7,6 +7,7 @@ from .._backend import array_module
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import as_tensor, channels_minor, normalize_dim, raw, raw_index
+from ..errors import ShapeError
 
 
 class Reshape(Function):
@@ -115,13 +116,13 @@ class Pad(Function):
 def reshape(a, shape):
     shape = tuple(shape)
     if shape.count(-1) > 1:
-        raise ValueError(f"reshape: only one dimension can be -1, got {shape}")
+        raise ShapeError(f"reshape: only one dimension can be -1, got {shape}")
     known = 1
     for s in shape:
         if s != -1:
             known *= s
     if (-1 in shape and (known == 0 or a.numel() % known)) or (-1 not in shape and known != a.numel()):
-        raise ValueError(f"reshape: shape {shape} is invalid for input of size {a.numel()} (shape {a.shape})")
+        raise ShapeError(f"reshape: shape {shape} is invalid for input of size {a.numel()} (shape {a.shape})")
     return Reshape.apply(a, shape=shape)
 
 
@@ -129,12 +130,12 @@ view = reshape
 
 
 def flatten(a, start_dim=0, end_dim=-1):
-    shape = a.data.shape
+    shape = a._data.shape
     if not shape:
         return reshape(a, (1,))
     s, e = normalize_dim(start_dim, len(shape)), normalize_dim(end_dim, len(shape))
     if s > e:
-        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     n = 1
     for d in shape[s:e + 1]:
         n *= d
@@ -144,7 +145,7 @@ def flatten(a, start_dim=0, end_dim=-1):
 def permute(a, dims):
     dims = tuple(normalize_dim(d, a.ndim) for d in dims)
     if sorted(dims) != list(range(a.ndim)):
-        raise ValueError(f"permute: dims {dims} are not a permutation of {a.ndim} dimensions")
+        raise ShapeError(f"permute: dims {dims} are not a permutation of {a.ndim} dimensions")
     return Permute.apply(a, dims=dims)
 
 
@@ -182,12 +183,12 @@ def cat(tensors, dim=0):
     """Concatenate along an existing dim (``torch.cat``)."""
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
-        raise ValueError("cat: expected a non-empty list of tensors")
+        raise ShapeError("cat: expected a non-empty list of tensors")
     d = normalize_dim(dim, tensors[0].ndim)
     for i, t in enumerate(tensors[1:], 1):
         if t.ndim != tensors[0].ndim or any(
                 s != s0 for j, (s, s0) in enumerate(zip(t.shape, tensors[0].shape)) if j != d):
-            raise ValueError(f"cat: sizes of tensors must match except in dimension {d}: "
+            raise ShapeError(f"cat: sizes of tensors must match except in dimension {d}: "
                              f"tensor 0 has shape {tensors[0].shape}, tensor {i} has shape {t.shape}")
     return Cat.apply(*tensors, dim=d)
 
@@ -199,10 +200,10 @@ def stack(tensors, dim=0):
     """Join along a new dim (``torch.stack``)."""
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
-        raise ValueError("stack: expected a non-empty list of tensors")
+        raise ShapeError("stack: expected a non-empty list of tensors")
     for i, t in enumerate(tensors[1:], 1):
         if t.shape != tensors[0].shape:
-            raise ValueError(f"stack: expects each tensor to be equal size, but got {tensors[0].shape} "
+            raise ShapeError(f"stack: expects each tensor to be equal size, but got {tensors[0].shape} "
                              f"at entry 0 and {t.shape} at entry {i}")
     return cat([unsqueeze(t, dim) for t in tensors], dim)
 
@@ -214,7 +215,7 @@ def pad(a, pad, mode="constant", value=0.0):
     """
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2 or len(pad) // 2 > a.ndim:
-        raise ValueError(f"pad: padding length must be even and at most 2*ndim={2 * a.ndim}, got {len(pad)}")
+        raise ShapeError(f"pad: padding length must be even and at most 2*ndim={2 * a.ndim}, got {len(pad)}")
     pairs = [(0, 0)] * a.ndim
     for i in range(len(pad) // 2):
         pairs[a.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
@@ -222,14 +223,14 @@ def pad(a, pad, mode="constant", value=0.0):
         return Pad.apply(a, pads=tuple(pairs), value=value)
     np_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}.get(mode)
     if np_mode is None:
-        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
+        raise ShapeError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
     # Non-constant modes are an index gather, so indexing's backward serves them.
-    xp = array_module(a.data)
+    xp = array_module(a._data)
     idx = []
     for ax, (b, e) in enumerate(pairs):
         n = a.shape[ax]
         if mode == "reflect" and (b >= n or e >= n):
-            raise ValueError(f"pad: reflect padding ({b}, {e}) must be smaller than the dimension size {n}")
+            raise ShapeError(f"pad: reflect padding ({b}, {e}) must be smaller than the dimension size {n}")
         ar = xp.arange(n)
         idx.append(xp.pad(ar, (b, e), mode=np_mode))
     return getitem(a, xp.ix_(*idx))
@@ -240,7 +241,7 @@ def repeat(a, sizes):
     """``torch.Tensor.repeat``: tile the tensor ``sizes[i]`` times along each dim (composite)."""
     sizes = tuple(sizes)
     if len(sizes) < a.ndim:
-        raise ValueError(f"repeat: number of repeat dims {len(sizes)} can not be smaller than the tensor's {a.ndim}")
+        raise ShapeError(f"repeat: number of repeat dims {len(sizes)} can not be smaller than the tensor's {a.ndim}")
     a = reshape(a, (1,) * (len(sizes) - a.ndim) + a.shape)
     for d, r in enumerate(sizes):
         if r != 1:
@@ -257,7 +258,7 @@ def split(a, split_size, dim=0):
     else:
         sizes = list(split_size)
         if sum(sizes) != n:
-            raise ValueError(f"split: split sizes {sizes} must sum to the dimension size {n}")
+            raise ShapeError(f"split: split sizes {sizes} must sum to the dimension size {n}")
     out, start = [], 0
     for s in sizes:
         out.append(getitem(a, (slice(None),) * d + (slice(start, start + s),)))

@@ -112,7 +112,7 @@ def _extreme(a, dim, keepdim, largest):
         return Amax.apply(a, axes=_axes(None, a.ndim), keepdim=False, largest=largest)
     d = normalize_dim(dim, a.ndim)
     values = MaxDim.apply(a, dim=d, keepdim=keepdim, largest=largest)
-    idx = a.data.argmax(axis=d) if largest else a.data.argmin(axis=d)
+    idx = a._data.argmax(axis=d) if largest else a._data.argmin(axis=d)
     if keepdim:
         idx = array_module(idx).expand_dims(idx, d)
     kind = return_types_max if largest else return_types_min
@@ -138,9 +138,9 @@ def amin(a, dim=None, keepdim=False):
 
 def _arg_extreme(a, dim, keepdim, name):
     if dim is None:
-        return Tensor._wrap(array_module(a.data).asarray(getattr(a.data, name)()).astype("int64"), False)
+        return Tensor._wrap(array_module(a._data).asarray(getattr(a._data, name)()).astype("int64"), False)
     d = normalize_dim(dim, a.ndim)
-    idx = getattr(a.data, name)(axis=d)
+    idx = getattr(a._data, name)(axis=d)
     if keepdim:
         idx = array_module(idx).expand_dims(idx, d)
     return Tensor._wrap(idx.astype("int64"), False)

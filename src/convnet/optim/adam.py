@@ -42,23 +42,23 @@ class Adam(Optimizer):
                                       decoupled_weight_decay=decoupled_weight_decay))
 
     def _update(self, p, grad, group, state):
-        xp = array_module(p.data)
+        xp = array_module(p._data)
         lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         if not state:
             state["step"] = 0
-            state["exp_avg"] = xp.zeros_like(p.data)
-            state["exp_avg_sq"] = xp.zeros_like(p.data)
+            state["exp_avg"] = xp.zeros_like(p._data)
+            state["exp_avg_sq"] = xp.zeros_like(p._data)
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = xp.zeros_like(p.data)
+                state["max_exp_avg_sq"] = xp.zeros_like(p._data)
         if group["maximize"]:
             grad = -grad
         state["step"] += 1
         step = state["step"]
         if wd != 0:
             if group["decoupled_weight_decay"]:
-                p.data *= 1 - lr * wd
+                p._data *= 1 - lr * wd
             else:
-                grad = grad + wd * p.data
+                grad = grad + wd * p._data
         m, v = state["exp_avg"], state["exp_avg_sq"]
         _lerp_(m, grad, 1 - beta1)
         v *= beta2
@@ -71,7 +71,7 @@ class Adam(Optimizer):
             denom = xp.sqrt(vmax) / bias_correction2_sqrt + eps
         else:
             denom = xp.sqrt(v) / bias_correction2_sqrt + eps
-        p.data -= step_size * (m / denom)
+        p._data -= step_size * (m / denom)
 
 
 class AdamW(Adam):

@@ -105,7 +105,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad is not None:
-                    p.grad = Tensor._wrap(array_module(p.grad.data).zeros_like(p.grad.data), False)
+                    p.grad = Tensor._wrap(array_module(p.grad._data).zeros_like(p.grad._data), False)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient. ``closure`` re-evaluates and returns the loss."""
@@ -117,9 +117,9 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                if not getattr(getattr(p.data, "flags", None), "writeable", True):
-                    p.data = p.data.copy()  # e.g. a read-only view handed to Parameter(...)
-                self._update(p, p.grad.data, group, self.state[p])
+                if not getattr(getattr(p._data, "flags", None), "writeable", True):
+                    p._data = p._data.copy()  # e.g. a read-only view handed to Parameter(...)
+                self._update(p, p.grad._data, group, self.state[p])
         return loss
 
     def _update(self, p, grad, group, state):  # pragma: no cover - abstract
@@ -189,13 +189,13 @@ class Optimizer:
 
 def _cast_state(name, value, p):
     if name == "step":
-        return int(float(np.asarray(value.data if isinstance(value, Tensor) else value)))
+        return int(float(np.asarray(value._data if isinstance(value, Tensor) else value)))
     if isinstance(value, Tensor):
-        value = value.data
+        value = value._data
     if hasattr(value, "shape") or isinstance(value, (list, tuple)):
-        xp = array_module(p.data)
+        xp = array_module(p._data)
         arr = np.asarray(value) if xp is np else xp.asarray(value)
-        return arr.astype(p.data.dtype, copy=True) if arr.dtype.kind == "f" else arr.copy()
+        return arr.astype(p._data.dtype, copy=True) if arr.dtype.kind == "f" else arr.copy()
     return value
 
 

@@ -36,20 +36,20 @@ class RMSprop(Optimizer):
                                       centered=centered, maximize=maximize))
 
     def _update(self, p, grad, group, state):
-        xp = array_module(p.data)
+        xp = array_module(p._data)
         lr, alpha, eps, wd, mu = group["lr"], group["alpha"], group["eps"], group["weight_decay"], group["momentum"]
         if not state:
             state["step"] = 0
-            state["square_avg"] = xp.zeros_like(p.data)
+            state["square_avg"] = xp.zeros_like(p._data)
             if mu > 0:
-                state["momentum_buffer"] = xp.zeros_like(p.data)
+                state["momentum_buffer"] = xp.zeros_like(p._data)
             if group["centered"]:
-                state["grad_avg"] = xp.zeros_like(p.data)
+                state["grad_avg"] = xp.zeros_like(p._data)
         if group["maximize"]:
             grad = -grad
         state["step"] += 1
         if wd != 0:
-            grad = grad + wd * p.data
+            grad = grad + wd * p._data
         v = state["square_avg"]
         v *= alpha
         v += (1 - alpha) * grad * grad
@@ -62,6 +62,6 @@ class RMSprop(Optimizer):
             buf = state["momentum_buffer"]
             buf *= mu
             buf += grad / avg
-            p.data -= lr * buf
+            p._data -= lr * buf
         else:
-            p.data -= lr * (grad / avg)
+            p._data -= lr * (grad / avg)

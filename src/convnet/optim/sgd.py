@@ -43,7 +43,7 @@ class SGD(Optimizer):
         if group["maximize"]:
             grad = -grad
         if wd != 0:
-            grad = grad + wd * p.data
+            grad = grad + wd * p._data
         if mu != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
@@ -52,4 +52,4 @@ class SGD(Optimizer):
                 buf *= mu
                 buf += (1 - group["dampening"]) * grad
             grad = grad + mu * buf if group["nesterov"] else buf
-        p.data -= lr * grad
+        p._data -= lr * grad
