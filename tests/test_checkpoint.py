@@ -1,17 +1,23 @@
-"""Safe checkpoints: round trip, rebuild from config, atomic writes, corrupt files, mismatches."""
+"""Safe checkpoints: round trip, rebuild from config, atomic writes, corrupt files, mismatches.
+
+More: every zoo model (test_checkpoint_models.py), files and temporaries (test_checkpoint_files.py),
+hostile input (test_checkpoint_hostile.py), PyTorch-style save/load (test_checkpoint_torch.py),
+fuzzing (test_checkpoint_fuzz.py).
+"""
 import json
 import math
-import os
 from collections import Counter
 
 import numpy as np
 import pytest
+from helpers import assert_same
 
 import convnet as cn
 from convnet import checkpoint, models, nn
+from convnet.errors import FileFormatError
 
 
-def _weights(model):
+def _arrays(model):
     return {k: v.numpy().copy() for k, v in model.state_dict().items()}
 
 
@@ -21,26 +27,41 @@ def test_round_trip_rebuilds_the_architecture(tmp_path):
     assert path == str(tmp_path / "run" / "model.safetensors")
     loaded = cn.load(tmp_path / "run")
     assert type(loaded) is type(model) and loaded.config == model.config and not loaded.training
-    want, got = _weights(model), _weights(loaded)
-    assert want.keys() == got.keys()
-    for k in want:
-        assert got[k].dtype == want[k].dtype and np.array_equal(got[k], want[k]), k
-    assert loaded.checkpoint_meta["dataset"] == "digits"
+    assert_same(_arrays(loaded), _arrays(model))
+    assert list(loaded.state_dict()) == list(model.state_dict())
+    assert loaded.checkpoint_meta == {"dataset": "digits", "normalization": {"mean": [0.3], "std": [0.3]}}
     side = json.loads((tmp_path / "run" / "model.json").read_text())
     assert side["architecture"]["name"] == "lenet5" and side["architecture"]["num_classes"] == 7
     assert cn.load(tmp_path / "run" / "model.json").config == model.config  # the sidecar path works too
 
 
-def test_buffers_and_integer_state_survive(tmp_path):
+def test_buffers_and_integer_state_survive_with_exact_shapes(tmp_path):
     model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
     model[1].running_mean._data[:] = [0.5, -1.5]
-    model[1].num_batches_tracked.data = np.array(7, np.int64)
+    model[1].num_batches_tracked._data = np.array(7, np.int64)
     cn.save(tmp_path / "bn.safetensors", model)
     state = checkpoint.load_state(tmp_path / "bn.safetensors")
-    assert state["1.running_mean"].tolist() == [0.5, -1.5] and state["1.num_batches_tracked"] == 7
-    assert state["1.num_batches_tracked"].dtype == np.int64
-    with pytest.raises(ValueError, match="without an architecture config"):
+    assert_same(state, _arrays(model))
+    assert_same(state["1.num_batches_tracked"], np.array(7, np.int64))  # 0-d stays 0-d, not shape (1,)
+    with pytest.raises(FileFormatError, match="without an architecture config"):
         cn.load(tmp_path / "bn.safetensors")  # a plain Sequential has no config
+
+
+def test_batchnorm_model_survives_save_load(tmp_path):
+    model = models.get("resnet20", num_classes=3)
+    model.train()
+    model(cn.randn(2, 3, 16, 16))  # running statistics and num_batches_tracked move
+    loaded = cn.load(cn.save(tmp_path / "r.safetensors", model))
+    assert_same(_arrays(loaded), _arrays(model))
+    x = cn.randn(2, 3, 16, 16)
+    model.eval()
+    assert_same(loaded(x), model(x))
+
+
+def test_float64_model_comes_back_in_float64(tmp_path):
+    model = models.get("lenet5", num_classes=3).double()
+    loaded = cn.load(cn.save(tmp_path / "d.safetensors", model))
+    assert_same(_arrays(loaded), _arrays(model))
 
 
 def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
@@ -56,7 +77,7 @@ def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         cn.save(target, models.get("lenet5", num_classes=3))
     assert target.read_bytes() == before  # the old checkpoint is intact
-    assert sorted(os.listdir(tmp_path)) == ["model.json", "model.safetensors"]  # no temp files left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "model.safetensors"]  # no temp files
     with pytest.raises(OSError):
         cn.save(tmp_path / "new.safetensors", model)
     assert not (tmp_path / "new.safetensors").exists()
@@ -67,43 +88,50 @@ def test_truncated_corrupt_and_foreign_files_name_the_file(tmp_path):
     blob = open(path, "rb").read()
     trunc = tmp_path / "trunc.safetensors"
     trunc.write_bytes(blob[:-100])
-    with pytest.raises(ValueError, match=f"{trunc} is truncated or corrupt"):
-        checkpoint.load_state(trunc)
-    with pytest.raises(ValueError, match=f"{trunc} is truncated"):
-        cn.load(trunc)
+    for fn in (checkpoint.load_state, cn.load):
+        with pytest.raises(FileFormatError, match=f"{trunc} is truncated: its header declares"):
+            fn(trunc)
+    longer = tmp_path / "longer.safetensors"
+    longer.write_bytes(blob + b"\0" * 16)
+    with pytest.raises(FileFormatError, match=f"{longer} is corrupt: its header declares"):
+        cn.load(longer)
     cut_header = tmp_path / "head.safetensors"
     cut_header.write_bytes(blob[:40])
-    with pytest.raises(ValueError, match=f"{cut_header} is truncated: its header needs"):
+    with pytest.raises(FileFormatError, match=f"{cut_header} is truncated: its header needs"):
         cn.load(cut_header)
     png = tmp_path / "picture.png"
     png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
-    with pytest.raises(ValueError, match=f"{png} is not a checkpoint.*expected a convnet checkpoint"):
+    with pytest.raises(FileFormatError, match=f"{png} is not a checkpoint.*expected a convnet checkpoint"):
         cn.load(png)
-    with pytest.raises(ValueError, match="is a directory without a model.safetensors"):
+    with pytest.raises(FileFormatError, match="is a directory without a model.safetensors"):
         cn.load(tmp_path / "..")
     with pytest.raises(FileNotFoundError, match="missing.safetensors does not exist"):
         cn.load(tmp_path / "missing.safetensors")
 
 
-def test_plain_safetensors_file_is_not_a_convnet_checkpoint(tmp_path):
-    from safetensors.numpy import save_file
+def test_files_are_standard_safetensors_both_ways(tmp_path):
+    from safetensors.numpy import load_file, save_file
 
-    path = tmp_path / "plain.safetensors"
-    save_file({"w": np.ones((2, 2), np.float32)}, str(path))
-    with pytest.raises(ValueError, match=f"{path} is a safetensors file without convnet metadata"):
-        cn.load(path)
-    assert checkpoint.load_state(path)["w"].tolist() == [[1, 1], [1, 1]]
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+    path = cn.save(tmp_path / "ours.safetensors", model)
+    assert_same(load_file(path), _arrays(model))  # the reference reader agrees, 0-d included
+    plain = tmp_path / "plain.safetensors"
+    save_file({"w": np.arange(6, dtype=np.float16).reshape(2, 3), "b": np.array([True, False])}, str(plain))
+    assert_same(checkpoint.load_state(plain),
+                {"w": np.arange(6, dtype=np.float16).reshape(2, 3), "b": np.array([True, False])})
+    with pytest.raises(FileFormatError, match=f"{plain} is a safetensors file without convnet metadata"):
+        cn.load(plain)
 
 
 def test_shape_mismatch_lists_the_keys(tmp_path):
     model = models.get("lenet5", num_classes=10)
-    model.config = dict(model.config, num_classes=5)  # config and weights disagree
+    model.classifier.output.weight._data = np.zeros((5, 84), np.float32)  # weights disagree with the config
     cn.save(tmp_path / "bad.safetensors", model)
-    with pytest.raises(ValueError) as e:
+    with pytest.raises(FileFormatError) as e:
         cn.load(tmp_path / "bad.safetensors")
     msg = str(e.value)
     assert str(tmp_path / "bad.safetensors") in msg
-    assert "classifier.output.weight" in msg and "classifier.output.bias" in msg and "(10, 84)" in msg
+    assert "classifier.output.weight" in msg and "(5, 84)" in msg and "10, 84" in msg
 
 
 def test_no_pickle_anywhere(tmp_path):
@@ -125,13 +153,28 @@ def test_training_state_nested_round_trip(tmp_path):
     path = tmp_path / "training_state.safetensors"
     checkpoint.save_training_state(path, state)
     back = checkpoint.load_training_state(path)
-    assert np.array_equal(back["model"]["w"], state["model"]["w"])
-    assert back["optimizer"]["state"][0]["step"] == 4 and 0 in back["optimizer"]["state"]
-    assert back["optimizer"]["param_groups"][0]["betas"] == (0.9, 0.999)
-    assert isinstance(back["scheduler"]["milestones"], Counter) and back["scheduler"]["milestones"][5] == 2
+    assert_same(back["model"], state["model"])
+    assert_same(back["optimizer"]["state"][0]["momentum_buffer"], np.ones(3))
+    assert list(back["optimizer"]["state"]) == [0] and back["optimizer"]["state"][0]["step"] == 4
+    assert back["optimizer"]["param_groups"] == state["optimizer"]["param_groups"]  # tuple stays a tuple
+    assert type(back["scheduler"]["milestones"]) is Counter and back["scheduler"]["milestones"] == Counter({3: 1, 5: 2})
     assert back["scheduler"]["best"] == math.inf and back["rng"] == state["rng"]
-    assert back["scalar"].dtype == np.float32 and back["scalar"] == np.float32(0.25)
-    assert checkpoint.load_state(path)["w"].shape == (2, 3)  # model weights readable as a state dict
+    assert type(back["scalar"]) is np.float32
+    assert_same(back["scalar"], np.float32(0.25))  # a scalar stays 0-d, not shape (1,)
+    assert back["history"] == state["history"]
+    assert_same(checkpoint.load_state(path), state["model"])  # model weights readable as a state dict
     model_ckpt = cn.save(tmp_path / "m.safetensors", models.get("lenet5"))
-    with pytest.raises(ValueError, match="is a model checkpoint, not a training checkpoint"):
+    with pytest.raises(FileFormatError, match="is not a training checkpoint"):
         checkpoint.load_training_state(model_ckpt)
+
+
+def test_older_files_with_one_element_scalars_still_load(tmp_path):
+    """Files written before 0-d shapes were kept stored num_batches_tracked as shape (1,)."""
+    from safetensors.numpy import save_file
+
+    model = models.get("resnet20", num_classes=3)
+    path = cn.save(tmp_path / "new.safetensors", model)
+    info = checkpoint.read_metadata(path)
+    old = {k: (v.reshape(1) if v.ndim == 0 else v) for k, v in _arrays(model).items()}
+    save_file(old, str(tmp_path / "old.safetensors"), metadata={"format": "convnet.model", "convnet": json.dumps(info)})
+    assert_same(_arrays(cn.load(tmp_path / "old.safetensors")), _arrays(model))

@@ -149,3 +149,50 @@ def test_jarrett_stage_fields_include_lcn_window():
     assert [r[f"stage2.{k}"].receptive_field for k in ("conv", "lcn", "pool")] == [18, 26, 28]
     assert r["classifier.1"].receptive_field == 44
     assert r["stage2.pool"].output_shape == (1, 32, 5, 5)
+
+
+def test_estimate_matches_the_real_layer_outputs():
+    """The shape-free estimate (default-shape summary scaled by the input area) is close to the real
+    total at a larger input, computed independently from an actual summary's rows."""
+    import math
+
+    from convnet.summary import estimate_output_bytes
+
+    real = summary(models.get("resnet20"), (3, 64, 64))
+    actual = 4 * (math.prod(real.input_shape) + sum(math.prod(r.output_shape) for r in real.rows))
+    est = estimate_output_bytes("resnet20", (3, 64, 64))
+    assert 0.9 * actual <= est <= 1.1 * actual
+
+
+def test_huge_input_shape_is_refused_before_allocating():
+    """3x100000x100000 used to try to allocate 112 GiB; now a ValueError naming the argument,
+    with a small peak of traced memory (nothing of the input's size is allocated)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"summary: input_shape 3,100000,100000 is too large: resnet18's "
+                                             r"layer outputs would need about .* GiB \(the input alone 111.8 GiB\)"):
+            main_summary("resnet18", input_shape=(3, 100000, 100000))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 512 << 20
+    with pytest.raises(ValueError, match=r"input_shape 3,64,64 is too large.* more than the 1.0 MiB limit"):
+        main_summary("resnet20", input_shape="3,64,64", max_bytes=1 << 20)
+
+
+@pytest.mark.parametrize("shape, match", [
+    ("224,224", r"summary: input_shape must be C,H,W \(three positive ints"),
+    ((1, 3, 32, 32), "must be C,H,W"),
+    ("3,-4,32", "must be positive ints"),
+])
+def test_main_summary_shape_must_be_chw(shape, match):
+    with pytest.raises(ValueError, match=match):
+        main_summary("resnet20", input_shape=shape)
+
+
+def test_main_summary_names_the_argument_when_the_model_cannot_take_the_shape():
+    with pytest.raises(ValueError, match=r"summary: --input-shape 3,64,64 does not fit lenet5 \(designed for "
+                                         r"1,32,32\): "):
+        main_summary("lenet5", input_shape="3,64,64", arg="--input-shape")

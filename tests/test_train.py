@@ -161,3 +161,34 @@ def test_keep_last_saves_the_final_epoch(tmp_path):
     assert cn.checkpoint.read_metadata(tmp_path / "model.safetensors")["meta"]["epoch"] == 2
     with pytest.raises(ValueError, match="keep must be 'best' or 'last'"):
         Trainer(_mlp(), None, keep="first")
+
+
+def _bn_setup(seed=0):
+    """A small batch-norm CNN on 8x8 digits: running means/vars and num_batches_tracked must resume too."""
+    cn.manual_seed(seed)
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(8 * 4 * 4, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 10))
+    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    sched = lr_scheduler.CosineAnnealingLR(opt, T_max=3)
+    train = data.DataLoader(data.digits("train", size=8), batch_size=128, shuffle=True, seed=2)
+    val = data.DataLoader(data.digits("val", size=8), batch_size=128)
+    return Trainer(model, opt, scheduler=sched), train, val
+
+
+def test_batch_norm_model_resume_equals_uninterrupted(tmp_path):
+    from helpers import assert_same
+
+    straight, train, val = _bn_setup()
+    straight.fit(train, val, epochs=3, progress=False)
+
+    first, train, val = _bn_setup()
+    first.fit(train, val, epochs=1, checkpoint_dir=tmp_path, progress=False)
+    resumed, train, val = _bn_setup(seed=7)  # another initialisation, other BN statistics
+    resumed.resume(tmp_path)
+    assert_same(resumed.model.state_dict(), first.model.state_dict())  # incl. 0-d int64 num_batches_tracked
+    resumed.fit(train, val, epochs=3, checkpoint_dir=tmp_path, progress=False)
+
+    want = straight.model.state_dict()
+    assert int(want["1.num_batches_tracked"]._data) == 3 * len(train)
+    assert_same(resumed.model.state_dict(), want)
+    assert [h["lr"] for h in resumed.history] == [h["lr"] for h in straight.history]

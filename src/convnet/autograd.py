@@ -48,8 +48,30 @@ def is_grad_enabled() -> bool:
     return getattr(_state, "grad_enabled", True)
 
 
-def set_grad_enabled(mode: bool):
+def _set_grad_mode(mode):
     _state.grad_enabled = bool(mode)
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Turn graph recording on or off: at once when called (``set_grad_enabled(False)``), and
+    back to the previous mode at the end of a ``with set_grad_enabled(mode):`` block, as torch."""
+
+    def __init__(self, mode: bool):
+        self._prev = is_grad_enabled()
+        self.mode = bool(mode)
+        _set_grad_mode(self.mode)
+
+    def __call__(self, fn):  # used as a decorator: apply the mode only while fn runs
+        _set_grad_mode(self._prev)
+        return super().__call__(fn)
+
+    def __enter__(self):
+        _set_grad_mode(self.mode)
+        return self
+
+    def __exit__(self, *exc):
+        _set_grad_mode(self._prev)
+        return False
 
 
 class no_grad(contextlib.ContextDecorator):
@@ -57,18 +79,37 @@ class no_grad(contextlib.ContextDecorator):
 
     def __enter__(self):
         self._prev = is_grad_enabled()
-        set_grad_enabled(False)
+        _set_grad_mode(False)
         return self
 
     def __exit__(self, *exc):
-        set_grad_enabled(self._prev)
+        _set_grad_mode(self._prev)
         return False
 
 
 class enable_grad(no_grad):
     def __enter__(self):
         self._prev = is_grad_enabled()
-        set_grad_enabled(True)
+        _set_grad_mode(True)
+        return self
+
+
+class inference_mode(no_grad):
+    """``torch.inference_mode``: here the same as :class:`no_grad` (context manager or
+    decorator, with or without parentheses); ``inference_mode(False)`` changes nothing."""
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # @inference_mode without parentheses
+            return no_grad()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode=True):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        self._prev = is_grad_enabled()
+        if self.mode:
+            _set_grad_mode(False)
         return self
 
 
@@ -117,10 +158,18 @@ class Function:
             # under no_grad nothing is recorded, so no input needs a gradient: forwards that
             # check needs_input_grad skip saving state for a backward that never runs
             ctx.needs_input_grad = (False,) * len(inputs)
-            return _Tensor._wrap(ctx.forward(*[t._data for t in inputs], **params), False)
+            try:
+                return _Tensor._wrap(ctx.forward(*[t._data for t in inputs], **params), False)
+            except ValueError as e:
+                _reraise_broadcast(cls, inputs, e)
+                raise
         needs = ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
         track = True in needs
-        out = ctx.forward(*[t._data for t in inputs], **params)
+        try:
+            out = ctx.forward(*[t._data for t in inputs], **params)
+        except ValueError as e:
+            _reraise_broadcast(cls, inputs, e)
+            raise
         result = _Tensor._wrap(out, track)
         if track:
             ctx._parent_refs = tuple([_ref(t) for t in inputs])
@@ -139,10 +188,20 @@ class Function:
         self._released = True
 
 
-def _topological_order(root):
-    """Graph nodes (Functions and leaf Tensors) reachable from ``root``, inputs before outputs."""
+def _reraise_broadcast(cls, inputs, err):
+    """NumPy's broadcasting ValueError from inside a primitive becomes a ShapeError (a
+    RuntimeError, as torch) naming the op and the input shapes."""
+    if "could not be broadcast" in str(err) and not isinstance(err, ShapeError):
+        shapes = ", ".join(str(tuple(t._data.shape)) for t in inputs)
+        raise ShapeError(f"{cls.__name__.lower()}: the shapes of the inputs ({shapes}) cannot be broadcast "
+                         "together (sizes must match or be 1 in each dimension)") from None
+
+
+def _topological_order(roots):
+    """Graph nodes (Functions and leaf Tensors) reachable from ``roots``, inputs before outputs
+    (a depth-first post-order with one ``seen`` set over all roots)."""
     order, seen = [], set()
-    stack = [(root, False)]
+    stack = [(r, False) for r in reversed(roots)]
     while stack:
         node, expanded = stack.pop()
         if expanded:
@@ -152,10 +211,37 @@ def _topological_order(root):
             continue
         seen.add(id(node))
         stack.append((node, True))
-        for edge in node.__dict__.get("_next", ()) if isinstance(node, Function) else ():
-            if edge is not None and id(edge[0]) not in seen:
-                stack.append((edge[0], False))
+        edges = [e[0] for e in node.__dict__.get("_next", ()) if e is not None] if isinstance(node, Function) else ()
+        # leaves first onto the stack, so they are expanded last and land right before their consumer:
+        # backward then reaches a parameter as soon as its gradient is final (DistributedDataParallel
+        # starts all-reducing it while the rest of the backward runs); the order of Functions is unchanged
+        for parent in sorted(edges, key=lambda p: isinstance(p, Function)):
+            if id(parent) not in seen:
+                stack.append((parent, False))
     return order
+
+
+def _seed(root, grad, name):
+    """The node a backward pass starts from and its gradient array (checked against ``root``)."""
+    from .tensor import Tensor
+
+    if not root.requires_grad:
+        raise RuntimeError(f"{name}: tensor does not require grad and has no grad_fn")
+    if root._ctx is None and not root.is_leaf:
+        raise RuntimeError(
+            f"{name}: trying to backward through the graph a second time; "
+            "pass retain_graph=True to the first backward() call")
+    xp = root._xp
+    if grad is None:
+        if root._data.size != 1:
+            raise RuntimeError(
+                f"{name}: grad can be implicitly created only for scalar outputs, got shape {root.shape}")
+        grad = xp.ones_like(root._data)
+    else:
+        grad = grad._data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=root._data.dtype)
+        if grad.shape != root.shape:
+            raise ShapeError(f"{name}: grad has shape {grad.shape} but the tensor has shape {root.shape}")
+    return (root._ctx if root._ctx is not None else root), grad
 
 
 def backward(root, grad=None, retain_graph=False):
@@ -165,29 +251,77 @@ def backward(root, grad=None, retain_graph=False):
     array saved for backward) is released as the traversal passes it, unless
     ``retain_graph`` is true.
     """
+    start, g = _seed(root, grad, "backward")
+    del root, grad
+    _run([(start, g)], retain_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False,
+         materialize_grads=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated into
+    ``.grad``), as ``torch.autograd.grad``. First order only: ``create_graph=True`` raises.
+
+    Args:
+        outputs: a Tensor or a sequence of Tensors.
+        inputs: a Tensor or a sequence of Tensors that require grad (leaves or not).
+        grad_outputs: the gradient of each output (None: ones, for scalar outputs).
+        retain_graph: keep the graph for another backward (default: ``create_graph``).
+        allow_unused: give None for an input the outputs do not depend on, instead of raising.
+
+    Returns:
+        a tuple with one gradient Tensor (or None) per input.
+    """
     from .tensor import Tensor
 
-    if not root.requires_grad:
-        raise RuntimeError("backward: tensor does not require grad and has no grad_fn")
-    if root._ctx is None and not root.is_leaf:
-        raise RuntimeError(
-            "backward: trying to backward through the graph a second time; "
-            "pass retain_graph=True to the first backward() call")
-    xp = root._xp
-    if grad is None:
-        if root._data.size != 1:
-            raise RuntimeError(
-                f"backward: grad can be implicitly created only for scalar outputs, got shape {root.shape}")
-        grad = xp.ones_like(root._data)
-    else:
-        grad = grad._data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=root._data.dtype)
-        if grad.shape != root.shape:
-            raise ShapeError(f"backward: grad has shape {grad.shape} but the tensor has shape {root.shape}")
+    if create_graph:
+        raise NotImplementedError("autograd.grad: create_graph=True (higher-order gradients) is not supported")
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"autograd.grad: got {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"autograd.grad: input {i}: one of the differentiated Tensors does not require grad")
+    seeds = []
+    for i, (o, g) in enumerate(zip(outputs, grad_outputs)):
+        if not o.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        seeds.append(_seed(o, g, "autograd.grad"))
+    keys = [id(t._ctx if t._ctx is not None else t) for t in inputs]  # before the graph is released
+    capture = dict.fromkeys(keys)
+    _run(seeds, bool(retain_graph), capture)
+    result = []
+    for i, (t, key) in enumerate(zip(inputs, keys)):
+        g = capture[key]
+        if g is None:
+            if materialize_grads:
+                g = t._xp.zeros_like(t._data)
+            elif not allow_unused:
+                raise RuntimeError(f"autograd.grad: input {i}: one of the differentiated Tensors appears to "
+                                   "not have been used in the graph. Set allow_unused=True if this is the "
+                                   "desired behavior.")
+        result.append(None if g is None else Tensor._wrap(g.astype(t._data.dtype, copy=False), False))
+    return tuple(result)
 
-    start = root._ctx if root._ctx is not None else root
-    grads = {id(start): grad}
-    order = _topological_order(start)
-    del root, grad, start
+
+def _run(seeds, retain_graph, capture=None):
+    """Propagate the gradients ``[(node, grad array)]`` back through the graph.
+
+    Without ``capture``, leaves accumulate into ``.grad``. With ``capture`` (a dict keyed by the
+    ids of the nodes whose gradient is wanted), the gradient reaching each such node is stored
+    there and no ``.grad`` changes (``autograd.grad``).
+    """
+    from .tensor import Tensor
+
+    grads = {}
+    for node, g in seeds:
+        prev = grads.get(id(node))
+        grads[id(node)] = g if prev is None else _accumulate[0](prev, g)
+    order = _topological_order([node for node, _ in seeds])
+    del seeds
+    node = g = None
     while order:
         # pop, so each Function (and what it saved) is freed as soon as it has run
         node = order.pop()
@@ -199,12 +333,17 @@ def backward(root, grad=None, retain_graph=False):
                 r = hook(Tensor._wrap(g, False))
                 if r is not None:
                     g = r._data if isinstance(r, Tensor) else r
-            if node.is_leaf and node.requires_grad:
+            if capture is not None:
+                if id(node) in capture:
+                    capture[id(node)] = g.copy()  # g may live in recycled memory
+            elif node.is_leaf and node.requires_grad:
                 g = _keep[0](g, node._data.dtype)
                 if node.grad is None:
                     node.grad = Tensor._wrap(g, False)
                 else:
                     node.grad = Tensor._wrap(_accumulate[0](node.grad._data, g), False)
+                for hook in node.__dict__.get("_post_accumulate_grad_hooks", ()):
+                    hook(node)  # torch's Tensor.register_post_accumulate_grad_hook: .grad is final here
             continue
         ctx = node
         if ctx.__dict__.get("_released"):  # already consumed by an earlier backward()
@@ -215,11 +354,13 @@ def backward(root, grad=None, retain_graph=False):
                 r = hook(Tensor._wrap(g, False))
                 if r is not None:
                     g = r._data if isinstance(r, Tensor) else r
-            if out._retain_grad:
+            if out._retain_grad and capture is None:
                 out.grad = Tensor._wrap(g.copy() if out.grad is None else out.grad._data + g, False)
             if not retain_graph:
                 out._ctx = None
         out = None
+        if capture is not None and id(ctx) in capture:
+            capture[id(ctx)] = g.copy()
         in_grads = ctx.backward(g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)

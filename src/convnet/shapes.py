@@ -75,6 +75,22 @@ def pool_output_formula(n, kernel_size, stride=None, padding=0, dilation=1, ceil
             f"{lo}{num}/{stride}{hi} + 1 = {out}")
 
 
+def pool_window_trim(n, kernel_size, stride, padding, dilation, out):
+    """Window offsets that never reach the input, for pooling along one axis: ``(a, b)``.
+
+    Window ``i`` reads padded positions ``i*s - p + t*d`` for ``t`` in ``[0, k)``. The first ``a``
+    offsets stay left of the input for every one of the ``out`` windows
+    (``(out-1)*s - p + (a-1)*d < 0``) and the last ``b`` stay right of it (``-p + (k-b)*d >= n``).
+    Pooling with kernel ``k - a - b`` and padding ``p - a*d`` reads the same input elements for
+    the first ``out`` windows; ``a <= b`` keeps at least ``out`` windows, ``a*d <= p`` keeps the
+    padding non-negative. A kernel far larger than its input thus costs what the input does.
+    """
+    k, s, p, d = kernel_size, stride, padding, dilation
+    b = max(0, k - -(-(n + p) // d))  # k - ceil((n + p) / d)
+    a = max(0, min(-(-(p - (out - 1) * s) // d), p // d, b))  # ceil((p - (out-1)s) / d), bounded
+    return (a, b) if a + b < k else (0, 0)
+
+
 def conv_transpose_output_size(n, kernel_size, stride=1, padding=0, output_padding=0, dilation=1):
     """``(n - 1)s - 2p + d(k - 1) + output_padding + 1`` (inverse of ``conv_output_size``)."""
     return (n - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
@@ -107,7 +123,9 @@ def resolve_padding(padding, kernel_size, dilation, stride, n, fn="conv"):
         raise ValueError(f"{fn}: padding must be 'valid', 'same', an int or a tuple, got {padding!r}")
     p = ntuple(padding, n, "padding", fn)
     if min(p) < 0:
-        raise ValueError(f"{fn}: padding must be non-negative, got {padding!r}")
+        from .errors import ShapeError
+
+        raise ShapeError(f"{fn}: padding must be non-negative, got {padding!r}")
     return [(v, v) for v in p]
 
 

@@ -262,19 +262,20 @@ def summary(model, input_shape, dtype=np.float32):
     )
 
 
-def _parse_shape(shape, fn):
+def _parse_shape(shape, fn, name="input_shape"):
+    """``"3,224,224"`` / ``(3, 224, 224)`` -> a tuple of positive ints; errors say ``fn: name ...``."""
     if isinstance(shape, str):
         try:
             shape = tuple(int(v) for v in shape.replace("x", ",").split(",") if v.strip())
         except ValueError:
-            raise ValueError(f"{fn}: input_shape must look like '3,224,224', got {shape!r}") from None
+            raise ValueError(f"{fn}: {name} must look like '3,224,224', got {shape!r}") from None
     try:
         shape = tuple(int(v) for v in shape)
-    except TypeError:
-        raise TypeError(f"{fn}: input_shape must be a tuple of ints like (3, 224, 224), "
+    except (TypeError, ValueError):
+        raise TypeError(f"{fn}: {name} must be a tuple of ints like (3, 224, 224), "
                         f"got {shape!r}") from None
     if not shape or any(v < 1 for v in shape):
-        raise ValueError(f"{fn}: input_shape must be positive ints like (3, 224, 224), got {shape!r}")
+        raise ValueError(f"{fn}: {name} must be positive ints like (3, 224, 224), got {shape!r}")
     return shape
 
 
@@ -319,19 +320,69 @@ def format_table(s):
     return "\n".join(out)
 
 
-def main_summary(name, input_shape=None, num_classes=None, **options):
+MAX_SUMMARY_BYTES = 4 << 30  # refuse a summary whose layer outputs would need more than 4 GiB
+
+
+def _fmt_bytes(n):
+    return f"{n / 2**30:,.1f} GiB" if n >= 2**30 else f"{n / 2**20:,.1f} MiB"
+
+
+def estimate_output_bytes(name, input_shape, num_classes=None, **options):
+    """Estimated float32 bytes of all layer outputs of model ``name`` at ``input_shape`` (C, H, W).
+
+    Computed without allocating them: the model's summary at its default input shape, scaled by
+    the ratio of input pixels (convolutional activations grow with the input area), plus the input.
+    """
+    from . import models
+
+    base = models.default_input_shape(name)
+    c, h, w = input_shape
+    pixels, base_pixels = math.prod(input_shape), math.prod(base)
+    if pixels <= base_pixels:
+        probe_bytes = None  # no larger than the default: bounded by the default's cost
+    else:
+        model = models.get(name, num_classes=num_classes, in_channels=base[0], **options)
+        probe = summary(model, base)
+        probe_bytes = sum(math.prod(r.output_shape) for r in probe.rows) * 4
+    scale = (h * w) / (base[1] * base[2])
+    return 4 * pixels + (0 if probe_bytes is None else int(probe_bytes * scale))
+
+
+def main_summary(name, input_shape=None, num_classes=None, max_bytes=MAX_SUMMARY_BYTES, arg="input_shape",
+                 **options):
     """Build the registered model ``name`` and return its summary table as a string.
 
     ``input_shape`` (``(C, H, W)``, or a string ``"3,224,224"``) defaults to
     ``models.default_input_shape(name)``; ``in_channels`` follows its C. ``num_classes``
     defaults to the paper's (1000 for the ImageNet networks, 10 for the CIFAR/MNIST ones).
+
+    Raises:
+        ValueError naming ``arg`` (the CLI passes ``"--input-shape"``): not three positive ints
+        ``C,H,W``; layer outputs estimated (:func:`estimate_output_bytes`) above ``max_bytes``
+        (checked before anything is allocated); or a shape the model cannot take.
     """
     from . import models
 
-    shape = models.default_input_shape(name) if input_shape is None else _parse_shape(input_shape, "summary")
-    chw = shape[-3:] if len(shape) >= 3 else shape
-    model = models.get(name, num_classes=num_classes, in_channels=chw[0], **options)
-    return str(summary(model, shape))
+    if input_shape is None:
+        shape = models.default_input_shape(name)
+    else:
+        shape = _parse_shape(input_shape, "summary", arg)
+        if len(shape) != 3:
+            raise ValueError(f"summary: {arg} must be C,H,W (three positive ints, e.g. 3,224,224), "
+                             f"got {input_shape if isinstance(input_shape, str) else shape!r}")
+        need = estimate_output_bytes(name, shape, num_classes, **options)
+        if need > max_bytes:
+            raise ValueError(f"summary: {arg} {','.join(map(str, shape))} is too large: {name}'s layer outputs "
+                             f"would need about {_fmt_bytes(need)} (the input alone {_fmt_bytes(4 * math.prod(shape))}"
+                             f"), more than the {_fmt_bytes(max_bytes)} limit")
+    model = models.get(name, num_classes=num_classes, in_channels=shape[0], **options)
+    if input_shape is None:
+        return str(summary(model, shape))
+    try:
+        return str(summary(model, shape))
+    except (ValueError, RuntimeError, MemoryError) as e:  # ShapeError is both
+        raise ValueError(f"summary: {arg} {','.join(map(str, shape))} does not fit {name} (designed for "
+                         f"{','.join(map(str, models.default_input_shape(name)))}): {e}") from None
 
 
 class _CallableModule(__import__("types").ModuleType):

@@ -12,8 +12,13 @@ import numpy as np
 from . import _backend
 from ._backend import array_module, is_floating
 from .autograd import backward as _backward
-from .autograd import is_grad_enabled
 from .errors import ShapeError
+from . import _dtypes
+from ._dtypes import as_dtype
+from .device import CPU, check_device
+from ._tensor_inplace import InplaceMethods
+from ._tensor_methods import ExtraMethods
+from ._tensor_ops_more import MoreOpsMethods
 
 
 def _as_array(data, dtype=None):
@@ -34,7 +39,7 @@ def _as_array(data, dtype=None):
         return arr
     arr = np.asarray(data)
     if arr.dtype.kind == "f":
-        return arr.astype(np.float32)
+        return arr.astype(_dtypes.get_default_dtype().dtype)
     if arr.dtype.kind in "iu":
         return arr.astype(np.int64)
     if arr.dtype.kind == "b":
@@ -43,7 +48,7 @@ def _as_array(data, dtype=None):
                     f"(numpy dtype {arr.dtype})")
 
 
-class Tensor:
+class Tensor(InplaceMethods, ExtraMethods, MoreOpsMethods):
     """An n-dimensional array that can record the operations applied to it.
 
     Args:
@@ -60,6 +65,10 @@ class Tensor:
     """
 
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected op
+    # Logical (torch) strides of a view that torch would call non-contiguous (transpose, permute,
+    # expand), in elements; None: contiguous in torch's sense. The NumPy array's own layout is
+    # separate (conv/BN outputs are channels-last in memory yet logically contiguous NCHW).
+    _lstrides = None
 
     def __init__(self, data, requires_grad=False, dtype=None):
         self._data = _as_array(data, dtype)
@@ -95,12 +104,24 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
-    def backward(self, grad=None, retain_graph=False):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
-        _backward(self, grad, retain_graph)
+        if create_graph:
+            raise NotImplementedError("backward: create_graph=True (higher-order gradients) is not supported")
+        if inputs is not None:
+            raise NotImplementedError("backward: inputs= is not supported; use convnet.autograd.grad")
+        _backward(self, gradient, bool(retain_graph))
 
     def detach(self):
-        return Tensor._wrap(self._data, False)
+        t = Tensor._wrap(self._data, False)
+        t._lstrides = self._lstrides
+        return t
+
+    def detach_(self):
+        if not self.is_leaf and self._ctx is not None:
+            self._ctx = None
+        self.is_leaf, self.requires_grad = True, False
+        return self
 
     def retain_grad(self):
         self._retain_grad = True
@@ -121,10 +142,6 @@ class Tensor:
     def grad_fn(self):
         return self._ctx
 
-    def zero_(self):
-        self._data[...] = 0
-        return self
-
     # ------------------------------------------------------------------ array protocol
     @property
     def data(self):
@@ -133,7 +150,9 @@ class Tensor:
         Writing into it (``p.data.mul_(0.5)``, ``p.data[0] = 1``) changes this tensor without being
         recorded; assigning ``t.data = other`` replaces the stored array.
         """
-        return Tensor._wrap(self._data, False)
+        t = Tensor._wrap(self._data, False)
+        t._lstrides = self._lstrides
+        return t
 
     @data.setter
     def data(self, value):
@@ -145,11 +164,21 @@ class Tensor:
 
     @property
     def shape(self):
-        return tuple(self._data.shape)
+        return Size(self._data.shape)
 
     @property
     def dtype(self):
-        return self._data.dtype
+        """The element type as a :class:`convnet.dtype` (equal to the NumPy dtype; prints
+        ``convnet.float32``). Library code uses ``t._data.dtype``."""
+        return as_dtype(self._data.dtype)
+
+    @property
+    def device(self):
+        return CPU
+
+    @property
+    def is_cuda(self):
+        return False
 
     @property
     def ndim(self):
@@ -160,6 +189,15 @@ class Tensor:
 
     def size(self, dim=None):
         return self.shape if dim is None else self.shape[dim]
+
+    def is_contiguous(self, memory_format=None):
+        """Contiguous in torch's logical sense: False only for transpose/permute/expand views."""
+        return self._lstrides is None
+
+    def stride(self, dim=None):
+        """Strides in elements of the logical (torch) layout."""
+        st = self._lstrides if self._lstrides is not None else _contiguous_strides(self.shape)
+        return st if dim is None else st[dim]
 
     def numel(self):
         return int(self._data.size)
@@ -197,7 +235,7 @@ class Tensor:
     def __repr__(self):
         body = np.array2string(np.asarray(self._data), separator=", ", precision=4, prefix="tensor(")
         extra = ""
-        if self.dtype != np.float32 and self.dtype != np.int64 and self.dtype != np.bool_:
+        if self._data.dtype not in (np.float32, np.int64, np.bool_):
             extra += f", dtype={self.dtype}"
         if self._ctx is not None:
             extra += f", grad_fn=<{type(self._ctx).__name__}>"
@@ -207,12 +245,35 @@ class Tensor:
 
     __hash__ = object.__hash__
 
-    # ------------------------------------------------------------------ dtype
-    def to(self, dtype):
-        return _ops.cast(self, dtype)
+    # ------------------------------------------------------------------ device and dtype
+    def to(self, *args, **kwargs):
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)``, keywords
+        ``device=, dtype=, non_blocking=, copy=``, as ``torch.Tensor.to``: returns ``self`` when
+        nothing changes (unless ``copy=True``); a dtype change is differentiable. Only the CPU
+        exists; any other device raises RuntimeError."""
+        device, dtype, copy = parse_to_args(args, kwargs)
+        if device is not None:
+            check_device(device, "to")
+        if dtype is not None and np.dtype(dtype) != self._data.dtype:
+            return _ops.cast(self, np.dtype(dtype))
+        return self.clone() if copy else self
 
-    def type(self, dtype):
+    def cpu(self):
+        return self
+
+    def cuda(self, device=None, non_blocking=False):
+        check_device("cuda" if device is None else device, "cuda")
+
+    def type(self, dtype=None, non_blocking=False):
+        """With no argument, the type name (``'convnet.FloatTensor'``); else ``to(dtype)``."""
+        if dtype is None:
+            names = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+                     "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+            return f"convnet.{names.get(self._data.dtype.name, self._data.dtype.name)}Tensor"
         return self.to(dtype)
+
+    def type_as(self, other):
+        return self.to(other._data.dtype)
 
     def float(self):
         return self.to(np.float32)
@@ -220,20 +281,36 @@ class Tensor:
     def double(self):
         return self.to(np.float64)
 
+    def half(self):
+        return self.to(np.float16)
+
     def long(self):
         return self.to(np.int64)
 
     def int(self):
         return self.to(np.int32)
 
+    def short(self):
+        return self.to(np.int16)
+
+    def byte(self):
+        return self.to(np.uint8)
+
+    def char(self):
+        return self.to(np.int8)
+
     def bool(self):
         return self.to(np.bool_)
 
     def clone(self):
-        return _ops.cast(self, self.dtype, copy=True)
+        return _ops.cast(self, self._data.dtype, copy=True)
+
+    def contiguous(self, memory_format=None):
+        """``self`` when contiguous, else a contiguous copy (differentiable)."""
+        return self if self._lstrides is None else self.clone()
 
     def is_floating_point(self):
-        return is_floating(self.dtype)
+        return is_floating(self._data.dtype)
 
     # ------------------------------------------------------------------ arithmetic
     def __add__(self, o): return _ops.add(self, o)
@@ -251,26 +328,6 @@ class Tensor:
     def __abs__(self): return _ops.abs(self)
     def __matmul__(self, o): return _ops.matmul(self, o)
     def __rmatmul__(self, o): return _ops.matmul(o, self)
-
-    def __iadd__(self, o):
-        self._check_inplace()
-        self._data = self._data + _ops.raw(o)
-        return self
-
-    def __isub__(self, o):
-        self._check_inplace()
-        self._data = self._data - _ops.raw(o)
-        return self
-
-    def __imul__(self, o):
-        self._check_inplace()
-        self._data = self._data * _ops.raw(o)
-        return self
-
-    def _check_inplace(self):
-        if self.requires_grad and is_grad_enabled():
-            raise RuntimeError("a leaf tensor that requires grad cannot be modified in place; "
-                               "use `with cn.no_grad():`")
 
     # comparisons: no gradient
     def __eq__(self, o): return _ops.compare(self, o, "equal")
@@ -313,10 +370,8 @@ class Tensor:
     # ------------------------------------------------------------------ reductions
     def sum(self, dim=None, keepdim=False): return _ops.sum(self, dim, keepdim)
     def mean(self, dim=None, keepdim=False): return _ops.mean(self, dim, keepdim)
-    def var(self, dim=None, keepdim=False, unbiased=True): return _ops.var(self, dim, keepdim, unbiased)
-    def std(self, dim=None, keepdim=False, unbiased=True): return _ops.var(self, dim, keepdim, unbiased).sqrt()
-    def max(self, dim=None, keepdim=False): return _ops.max(self, dim, keepdim)
-    def min(self, dim=None, keepdim=False): return _ops.min(self, dim, keepdim)
+    def amax(self, dim=None, keepdim=False): return _ops.amax(self, dim, keepdim)
+    def amin(self, dim=None, keepdim=False): return _ops.amin(self, dim, keepdim)
     def argmax(self, dim=None, keepdim=False): return _ops.argmax(self, dim, keepdim)
     def argmin(self, dim=None, keepdim=False): return _ops.argmin(self, dim, keepdim)
     def softmax(self, dim): return _ops.softmax(self, dim)
@@ -324,27 +379,153 @@ class Tensor:
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape): return _ops.reshape(self, _shape_args(shape))
-    def view(self, *shape): return _ops.reshape(self, _shape_args(shape))
+
+    def view(self, *shape):
+        """Same data, new shape; like torch it refuses a non-contiguous view (a transposed,
+        permuted or expanded tensor): use ``reshape`` or ``contiguous().view``."""
+        shape = _shape_args(shape)
+        if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):  # view(dtype)
+            raise TypeError("view: reinterpreting the dtype is not supported; use .to(dtype)")
+        if self._lstrides is not None and _resolve_shape(shape, self.numel()) != self.shape:
+            raise ShapeError(f"view size is not compatible with input tensor's size and stride (at least "
+                             f"one dimension spans across two contiguous subspaces). Use .reshape(...) "
+                             f"instead. (tensor of shape {self.shape} from a transpose/permute/expand)")
+        return _ops.reshape(self, shape)
+
+    def view_as(self, other): return self.view(other.shape)
+    def reshape_as(self, other): return self.reshape(other.shape)
+    def expand_as(self, other): return self.expand(other.shape)
     def flatten(self, start_dim=0, end_dim=-1): return _ops.flatten(self, start_dim, end_dim)
-    def transpose(self, dim0, dim1): return _ops.transpose(self, dim0, dim1)
-    def permute(self, *dims): return _ops.permute(self, _shape_args(dims))
+    def transpose(self, dim0, dim1):
+        dims = list(range(self.ndim))
+        d0, d1 = dim0 % max(self.ndim, 1), dim1 % max(self.ndim, 1)
+        dims[d0], dims[d1] = dims[d1], dims[d0]
+        return _permuted(self, _ops.transpose(self, dim0, dim1), dims)
+
+    def permute(self, *dims):
+        dims = _shape_args(dims)
+        out = _ops.permute(self, dims)
+        return _permuted(self, out, [d % max(self.ndim, 1) for d in dims])
+
+    swapaxes = transpose
+
+    def t(self):
+        """Transpose of a tensor with at most 2 dimensions (itself when 0-d or 1-d)."""
+        if self.ndim > 2:
+            raise ShapeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self if self.ndim < 2 else self.transpose(0, 1)
     def unsqueeze(self, dim): return _ops.unsqueeze(self, dim)
     def squeeze(self, dim=None): return _ops.squeeze(self, dim)
-    def expand(self, *shape): return _ops.expand(self, _shape_args(shape))
-    def contiguous(self): return self
+    def expand(self, *shape):
+        shape = _shape_args(shape)
+        if len(shape) < self.ndim:
+            raise ShapeError(f"expand: the number of sizes provided ({len(shape)}) must be greater or equal "
+                             f"to the number of dimensions in the tensor ({self.ndim})")
+        lead = len(shape) - self.ndim
+        for i, n in enumerate(self.shape):
+            if shape[lead + i] not in (-1, n) and n != 1:
+                raise ShapeError(f"expand: the expanded size of the tensor ({shape[lead + i]}) must match the "
+                                 f"existing size ({n}) at non-singleton dimension {lead + i}; "
+                                 f"target sizes {list(shape)}, tensor sizes {list(self.shape)}")
+        out = _ops.expand(self, shape)
+        src = self.stride()
+        st = tuple(0 for _ in range(lead)) + tuple(
+            0 if (n == 1 and m != 1) else s for n, m, s in zip(self.shape, out.shape[lead:], src))
+        out._lstrides = None if _is_contiguous(out.shape, st) else st
+        return out
     def repeat(self, *sizes): return _ops.repeat(self, _shape_args(sizes))
     def split(self, split_size, dim=0): return _ops.split(self, split_size, dim)
     def chunk(self, chunks, dim=0): return _ops.chunk(self, chunks, dim)
 
     @property
     def T(self):
-        return _ops.permute(self, tuple(reversed(range(self.ndim))))
+        return self.permute(tuple(reversed(range(self.ndim))))
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
 
     def __getitem__(self, idx): return _ops.getitem(self, idx)
 
-    def __setitem__(self, idx, value):
-        self._check_inplace()
-        self._data[_ops.raw_index(idx)] = _ops.raw(value)
+
+class Size(tuple):
+    """A tensor's shape: a tuple (``torch.Size``) with ``numel()``."""
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __repr__(self):
+        return f"convnet.Size({list(self)})"
+
+
+def _contiguous_strides(shape):
+    st, acc = [], 1
+    for n in reversed(shape):
+        st.append(acc)
+        acc *= n
+    return tuple(reversed(st))
+
+
+def _is_contiguous(shape, strides):
+    """torch's rule: strides match the row-major ones, ignoring dimensions of size 1."""
+    if 0 in shape:
+        return True
+    expect = 1
+    for n, s in zip(reversed(shape), reversed(strides)):
+        if n != 1:
+            if s != expect:
+                return False
+            expect *= n
+    return True
+
+
+def _resolve_shape(shape, numel):
+    """``shape`` with a ``-1`` filled in (as far as it can be; reshape reports bad shapes)."""
+    known = 1
+    for n in shape:
+        known *= n if n != -1 else 1
+    return tuple(numel // known if n == -1 and known else n for n in shape)
+
+
+def _permuted(src, out, dims):
+    """Give ``out`` (``src`` with its dimensions reordered by ``dims``) its logical strides."""
+    st = src.stride()
+    st = tuple(st[d] for d in dims)
+    out._lstrides = None if _is_contiguous(out.shape, st) else st
+    return out
+
+
+def parse_to_args(args, kwargs):
+    """``(device, dtype, copy)`` from ``Tensor.to``/``Module.to`` arguments (torch's overloads)."""
+    kwargs = dict(kwargs)
+    device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword argument(s) {sorted(kwargs)}")
+    args = list(args)
+    flags = []
+    while args and isinstance(args[-1], bool):
+        flags.insert(0, args.pop())  # trailing non_blocking, copy
+    if len(flags) >= 2:
+        copy = flags[1]
+    for a in args:
+        if a is None:
+            continue
+        if isinstance(a, Tensor):
+            device, dtype = CPU, a._data.dtype
+        elif isinstance(a, (_dtypes.dtype, np.dtype)) or (isinstance(a, type) and issubclass(a, np.generic)):
+            dtype = a
+        elif isinstance(a, (str, numbers.Integral)) or type(a).__name__ == "device":
+            device = a
+        else:
+            raise TypeError(f"to() received an invalid combination of arguments: {type(a).__name__} "
+                            f"(expected a device, a dtype or a Tensor)")
+    return device, dtype, bool(copy)
 
 
 def _shape_args(args):
@@ -354,92 +535,146 @@ def _shape_args(args):
 
 
 # ---------------------------------------------------------------------- creation
-def tensor(data, requires_grad=False, dtype=None):
+# Every factory takes torch's ``dtype=``, ``device=`` (the CPU only) and ``requires_grad=``;
+# floating factories without a dtype use ``get_default_dtype()`` (float32 unless changed).
+def _float_dtype(dtype):
+    return (_dtypes.get_default_dtype() if dtype is None else as_dtype(dtype)).dtype
+
+
+def _made(arr, requires_grad, device):
+    if device is not None:
+        check_device(device)
+    t = Tensor._wrap(arr, False)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def tensor(data, requires_grad=False, dtype=None, device=None):
     """Build a tensor from array-like ``data`` (copied). Floats default to float32."""
     arr = _as_array(data, dtype)
     if arr is data or (isinstance(data, Tensor) and arr is data._data):
         arr = arr.copy()
-    return Tensor._wrap(arr, False).requires_grad_(requires_grad) if requires_grad else Tensor._wrap(arr, False)
+    return _made(arr, requires_grad, device)
 
 
 def from_numpy(arr):
     """Share memory with a NumPy array (no copy), like ``torch.from_numpy``."""
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray (got {type(arr).__name__})")
     return Tensor._wrap(arr, False)
 
 
-def as_tensor(data, dtype=None):
+def as_tensor(data, dtype=None, device=None):
     """Convert without copying when possible."""
-    if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
+    if device is not None:
+        check_device(device)
+    if isinstance(data, Tensor) and (dtype is None or data._data.dtype == np.dtype(dtype)):
         return data
     return Tensor._wrap(_as_array(data, dtype), False)
-
-
-def empty(*shape, dtype=np.float32, requires_grad=False):
-    return zeros(*shape, dtype=dtype, requires_grad=requires_grad)
-
-
-def eye(n, m=None, dtype=np.float32, requires_grad=False):
-    return Tensor(np.eye(n, m, dtype=dtype), requires_grad=requires_grad)
-
-
-def linspace(start, end, steps, dtype=np.float32, requires_grad=False):
-    return Tensor(np.linspace(start, end, steps, dtype=dtype), requires_grad=requires_grad)
-
-
-def full_like(t, fill_value, dtype=None, requires_grad=False):
-    d = t._data if isinstance(t, Tensor) else np.asarray(t)
-    return Tensor(array_module(d).full_like(d, fill_value, dtype=dtype), requires_grad=requires_grad)
 
 
 def _size(shape):
     return _shape_args(shape)
 
 
-def zeros(*shape, dtype=np.float32, requires_grad=False):
-    return Tensor(np.zeros(_size(shape), dtype=dtype), requires_grad=requires_grad)
+def zeros(*shape, dtype=None, requires_grad=False, device=None):
+    return _made(np.zeros(_size(shape), dtype=_float_dtype(dtype)), requires_grad, device)
 
 
-def ones(*shape, dtype=np.float32, requires_grad=False):
-    return Tensor(np.ones(_size(shape), dtype=dtype), requires_grad=requires_grad)
+def ones(*shape, dtype=None, requires_grad=False, device=None):
+    return _made(np.ones(_size(shape), dtype=_float_dtype(dtype)), requires_grad, device)
 
 
-def full(shape, fill_value, dtype=np.float32, requires_grad=False):
-    return Tensor(np.full(_size((shape,)), fill_value, dtype=dtype), requires_grad=requires_grad)
+def empty(*shape, dtype=None, requires_grad=False, device=None):
+    return zeros(*shape, dtype=dtype, requires_grad=requires_grad, device=device)
 
 
-def zeros_like(t, dtype=None, requires_grad=False):
+def full(shape, fill_value, dtype=None, requires_grad=False, device=None):
+    if dtype is None and not isinstance(fill_value, float):  # torch infers int/bool fills
+        dtype = np.bool_ if isinstance(fill_value, (bool, np.bool_)) else np.int64
+    return _made(np.full(_size((shape,)), fill_value, dtype=_float_dtype(dtype)), requires_grad, device)
+
+
+def eye(n, m=None, dtype=None, requires_grad=False, device=None):
+    return _made(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
+    return _made(np.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad, device)
+
+
+def _like(t, make, dtype, requires_grad, device):
     d = t._data if isinstance(t, Tensor) else np.asarray(t)
-    return Tensor(array_module(d).zeros_like(d, dtype=dtype), requires_grad=requires_grad)
+    return _made(make(array_module(d), d, None if dtype is None else np.dtype(dtype)), requires_grad, device)
 
 
-def ones_like(t, dtype=None, requires_grad=False):
-    d = t._data if isinstance(t, Tensor) else np.asarray(t)
-    return Tensor(array_module(d).ones_like(d, dtype=dtype), requires_grad=requires_grad)
+def full_like(t, fill_value, dtype=None, requires_grad=False, device=None):
+    return _like(t, lambda xp, d, dt: xp.full(d.shape, fill_value, dtype=dt or d.dtype), dtype, requires_grad,
+                 device)
 
 
-def randn(*shape, dtype=np.float32, requires_grad=False):
+def zeros_like(t, dtype=None, requires_grad=False, device=None):
+    return _like(t, lambda xp, d, dt: xp.zeros(d.shape, dtype=dt or d.dtype), dtype, requires_grad, device)
+
+
+def ones_like(t, dtype=None, requires_grad=False, device=None):
+    return _like(t, lambda xp, d, dt: xp.ones(d.shape, dtype=dt or d.dtype), dtype, requires_grad, device)
+
+
+empty_like = zeros_like
+
+
+def randn(*shape, dtype=None, requires_grad=False, device=None, generator=None):
     """Standard normal samples from the generator seeded by ``manual_seed``."""
-    arr = _backend.default_generator().standard_normal(_size(shape)).astype(dtype)
-    return Tensor(arr, requires_grad=requires_grad)
+    gen = _backend.generator_of(generator, "randn")
+    arr = gen.standard_normal(_size(shape)).astype(_float_dtype(dtype))
+    return _made(arr, requires_grad, device)
 
 
-def rand(*shape, dtype=np.float32, requires_grad=False):
+def rand(*shape, dtype=None, requires_grad=False, device=None, generator=None):
     """Uniform [0, 1) samples from the generator seeded by ``manual_seed``."""
-    arr = _backend.default_generator().random(_size(shape)).astype(dtype)
-    return Tensor(arr, requires_grad=requires_grad)
+    arr = _backend.generator_of(generator, "rand").random(_size(shape)).astype(_float_dtype(dtype))
+    return _made(arr, requires_grad, device)
 
 
-def randint(low, high, size, dtype=np.int64):
-    return Tensor(_backend.default_generator().integers(low, high, size=_size((size,))).astype(dtype))
+def randint(low, high=None, size=None, dtype=None, device=None, generator=None, requires_grad=False):
+    """Integers in ``[low, high)`` (``randint(high, size)`` starts at 0), int64 by default."""
+    if size is None:
+        low, high, size = 0, low, high
+    arr = _backend.generator_of(generator, "randint").integers(low, high, size=_size((size,)))
+    return _made(arr.astype(np.int64 if dtype is None else np.dtype(dtype)), requires_grad, device)
 
 
-def arange(start, end=None, step=1, dtype=None):
+def randperm(n, generator=None, dtype=None, device=None, requires_grad=False):
+    """A random permutation of ``0 .. n-1`` (int64 by default), as ``torch.randperm``."""
+    if int(n) != n or n < 0:
+        raise ValueError(f"randperm: argument 'n' must be a non-negative integer, got {n!r}")
+    arr = _backend.generator_of(generator, "randperm").permutation(int(n))
+    return _made(arr.astype(np.int64 if dtype is None else np.dtype(dtype)), requires_grad, device)
+
+
+def randn_like(t, dtype=None, requires_grad=False, device=None):
+    return randn(*t.shape, dtype=t._data.dtype if dtype is None else dtype, requires_grad=requires_grad,
+                 device=device)
+
+
+def rand_like(t, dtype=None, requires_grad=False, device=None):
+    return rand(*t.shape, dtype=t._data.dtype if dtype is None else dtype, requires_grad=requires_grad,
+                device=device)
+
+
+def randint_like(t, low=0, high=None, dtype=None, requires_grad=False, device=None):
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, t.shape, dtype=t._data.dtype if dtype is None else dtype, device=device)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
     if end is None:
         start, end = 0, start
     arr = np.arange(start, end, step)
     if dtype is None:
-        dtype = np.float32 if arr.dtype.kind == "f" else np.int64
-    return Tensor(arr.astype(dtype))
+        dtype = _float_dtype(None) if arr.dtype.kind == "f" else np.int64
+    return _made(arr.astype(np.dtype(dtype)), requires_grad, device)
 
 
 from . import ops as _ops  # noqa: E402  (ops import Tensor from this module)

@@ -14,6 +14,11 @@ atomically:
 ``Trainer.resume(path)`` loads a training state so that ``fit`` continues as if it had never
 stopped: the weights after "2 epochs, crash, resume for 2 more" equal those after 4 straight.
 
+Training stops with ``NonFiniteLossError`` at the first batch whose loss is NaN or infinite
+(before that batch updates the weights), and no checkpoint is ever written from non-finite
+weights, so ``checkpoint_dir`` keeps the last finite epoch. Every JSON file is strict JSON: a
+non-finite metric is written as ``null`` (and named in the row's ``"note"``).
+
 Example:
     >>> model = cn.models.get("lenet5")
     >>> trainer = cn.Trainer(model, cn.optim.Adam(model.parameters(), lr=1e-3))
@@ -25,6 +30,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import sys
 import time
@@ -35,7 +41,16 @@ from . import _backend
 from .autograd import no_grad
 from .checkpoint import atomic_write, load_training_state, save, save_training_state
 
-__all__ = ["Trainer", "fit", "evaluate", "Callback", "confusion_matrix", "topk_correct"]
+__all__ = ["Trainer", "fit", "evaluate", "Callback", "NonFiniteLossError", "confusion_matrix", "topk_correct",
+           "strict_json", "dumps_strict"]
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The training loss (or the weights) became NaN or infinite; ``epoch`` and ``batch`` say where (1-based)."""
+
+    def __init__(self, msg, epoch=None, batch=None):
+        super().__init__(msg)
+        self.epoch, self.batch = epoch, batch
 
 
 class Callback:
@@ -43,6 +58,10 @@ class Callback:
 
     def on_train_begin(self, trainer):
         pass
+
+    def on_train_batch_end(self, trainer, batch, logs):
+        """After every optimizer step; ``batch`` is 1-based, ``logs`` = ``{"loss", "batches", "seconds"}``
+        (``batches``: the epoch's number of batches or None; ``seconds``: since the epoch began)."""
 
     def on_epoch_end(self, trainer, logs):
         pass
@@ -68,14 +87,65 @@ def topk_correct(logits, y, k):
     return int((top == np.asarray(y)[:, None]).any(axis=1).sum())
 
 
+def _process_group():
+    """The running ``convnet.distributed`` group of two or more ranks, or None (never imports it)."""
+    dist = sys.modules.get("convnet.distributed")
+    if dist is None or not dist.is_initialized() or dist.get_world_size() < 2:
+        return None
+    return dist
+
+
+def _unwrap(model):
+    """The model inside a ``DistributedDataParallel`` (what checkpoints store), else ``model``."""
+    from .nn.parallel import DistributedDataParallel
+
+    return model.module if isinstance(model, DistributedDataParallel) else model
+
+
 def _is_plateau(scheduler):
     from .optim.lr_scheduler import ReduceLROnPlateau
 
     return isinstance(scheduler, ReduceLROnPlateau)
 
 
+def strict_json(obj):
+    """``obj`` with every NaN/inf float replaced by ``None``, and the replaced keys (dotted paths).
+
+    ``json.dumps(strict_json(obj)[0], allow_nan=False)`` then always succeeds: standard JSON has
+    no NaN or Infinity, and files other tools read must be standard.
+    """
+    bad = []
+
+    def clean(v, key):
+        if isinstance(v, (float, np.floating)) and not math.isfinite(v):
+            bad.append(key)
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x, f"{key}.{k}" if key else str(k)) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x, f"{key}[{i}]") for i, x in enumerate(v)]
+        return v
+
+    return clean(obj, ""), bad
+
+
+def dumps_strict(obj, note_key="note"):
+    """Strict JSON text of ``obj``; a dict whose non-finite values became null says so in ``note_key``."""
+    obj, bad = strict_json(obj)
+    if bad and isinstance(obj, dict):
+        obj[note_key] = f"non-finite values written as null: {', '.join(bad)}"
+    return json.dumps(obj, indent=2, allow_nan=False) + "\n"
+
+
 def _write_history(folder, history):
-    atomic_write(os.path.join(folder, "history.json"), json.dumps(history, indent=2) + "\n")
+    rows = []
+    for row in history:
+        clean, bad = strict_json(row)
+        if bad:
+            clean["note"] = f"non-finite values written as null: {', '.join(bad)}"
+        rows.append(clean)
+    history = rows
+    atomic_write(os.path.join(folder, "history.json"), json.dumps(history, indent=2, allow_nan=False) + "\n")
     keys = []
     for row in history:
         keys += [k for k in row if k not in keys]
@@ -101,15 +171,20 @@ class Trainer:
         meta: JSON-able dict stored in every model checkpoint (dataset, classes, normalisation).
         keep: what ``checkpoint_dir/model.safetensors`` holds: the ``"best"`` epoch by ``monitor``
             (default) or the ``"last"`` one.
+        aux_weight: weight of each auxiliary loss when the model returns auxiliary outputs in
+            training mode (a tuple whose first entry is the main logits, e.g. GoogLeNet's
+            ``GoogLeNetOutputs(logits, aux_logits2, aux_logits1)``): the training loss is
+            ``loss_fn(logits, y) + aux_weight * sum(loss_fn(aux, y))``, 0.3 as in Szegedy et al.
+            2014. Accuracy and evaluation use the main logits only.
 
     Attributes:
-        history: list of per-epoch dicts (``epoch, train_loss, train_accuracy, val_loss,
-            val_accuracy, val_topk_accuracy, lr, time``).
+        history: list of per-epoch dicts with keys ``epoch``, ``train_loss``, ``train_accuracy``,
+            ``val_loss``, ``val_accuracy``, ``val_topk_accuracy``, ``lr``, ``time``.
         epoch: epochs completed so far.
     """
 
     def __init__(self, model, optimizer, loss_fn=None, scheduler=None, callbacks=(), top_k=5,
-                 monitor="val_accuracy", meta=None, keep="best"):
+                 monitor="val_accuracy", meta=None, keep="best", aux_weight=0.3):
         if loss_fn is None:
             from .nn import CrossEntropyLoss
 
@@ -119,6 +194,7 @@ class Trainer:
         if keep not in ("best", "last"):
             raise ValueError(f"Trainer: keep must be 'best' or 'last', received {keep!r}")
         self.keep = keep
+        self.aux_weight = float(aux_weight)
         self.model, self.optimizer, self.loss_fn, self.scheduler = model, optimizer, loss_fn, scheduler
         self.callbacks = list(callbacks)
         self.top_k, self.monitor, self.meta = int(top_k), monitor, dict(meta or {})
@@ -132,23 +208,51 @@ class Trainer:
         self._loader_states = None
 
     # ------------------------------------------------------------------ one epoch
+    def compute_loss(self, out, y):
+        """``(loss, main logits)`` of a model output: plain logits, or a tuple (main logits first) of
+        auxiliary outputs whose losses are added with ``aux_weight`` (GoogLeNet's 0.3)."""
+        if isinstance(out, tuple):
+            logits, aux = out[0], [a for a in out[1:] if a is not None]
+            loss = self.loss_fn(logits, y)
+            for a in aux:
+                loss = loss + self.aux_weight * self.loss_fn(a, y)
+            return loss, logits
+        return self.loss_fn(out, y), out
+
     def train_epoch(self, loader, bar=None):
         """One pass over ``loader`` with parameter updates; returns ``{"loss", "accuracy"}`` (sample means)."""
         self.model.train()
         total, loss_sum, correct = 0, 0.0, 0
-        for x, y in loader:
-            out = self.model(x)
-            loss = self.loss_fn(out, y)
+        start = time.perf_counter()
+        try:
+            batches = len(loader)
+        except TypeError:
+            batches = None
+        sampler = getattr(loader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):  # DistributedSampler: this epoch's order, the same on every rank
+            sampler.set_epoch(self.epoch)
+        for i, (x, y) in enumerate(loader, 1):
+            loss, out = self.compute_loss(self.model(x), y)
+            value = float(loss.item())
+            if not math.isfinite(value):  # stop before this batch's step can spoil the weights
+                raise NonFiniteLossError(
+                    f"the training loss became {value} at epoch {self.epoch + 1}, batch {i}"
+                    f"{f' of {batches}' if batches else ''} (lr {self.optimizer.param_groups[0]['lr']:g}); "
+                    "lower the learning rate (this batch made no update)", self.epoch + 1, i)
             self.optimizer.zero_grad()
             loss.backward()
             self.optimizer.step()
             n = len(y._data)
             total += n
-            loss_sum += float(loss.item()) * n
+            loss_sum += value * n
             correct += int((out._data.argmax(axis=1) == y._data).sum())
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss_sum / total:.4f}", acc=f"{correct / total:.4f}", refresh=False)
+            for cb in self.callbacks:
+                hook = getattr(cb, "on_train_batch_end", None)
+                if hook is not None:
+                    hook(self, i, {"loss": value, "batches": batches, "seconds": time.perf_counter() - start})
         if total == 0:
             raise ValueError("Trainer.fit: the training loader produced no batches")
         return {"loss": loss_sum / total, "accuracy": correct / total}
@@ -157,9 +261,9 @@ class Trainer:
         """Loss, accuracy, top-k accuracy and confusion matrix of the model on ``loader`` (no updates).
 
         Returns:
-            ``{"loss": float, "accuracy": float, "top{k}_accuracy": float, "top_k": k,
-            "confusion_matrix": (C, C) int64 ndarray (row = true, column = predicted),
-            "num_samples": N}``.
+            dict with ``"loss"``, ``"accuracy"``, ``"top{k}_accuracy"`` (floats), ``"top_k"`` (k),
+            ``"confusion_matrix"`` (a (C, C) int64 ndarray, row = true, column = predicted) and
+            ``"num_samples"`` (N).
         """
         k = int(top_k or self.top_k)
         was_training = self.model.training
@@ -169,6 +273,7 @@ class Trainer:
             with no_grad():
                 for x, y in loader:
                     out = self.model(x)
+                    out = out[0] if isinstance(out, tuple) else out  # main logits of a multi-head model
                     logits, labels = np.asarray(out._data), np.asarray(y._data)
                     n = len(labels)
                     loss_sum += float(self.loss_fn(out, y).item()) * n
@@ -229,10 +334,10 @@ class Trainer:
                     and self.bad_epochs >= early_stopping_patience:
                 self.stop_training = True
                 logs["early_stopped"] = True
+            if checkpoint_dir is not None:  # first, so a callback's "epoch k done" line means it is on disk
+                self._write_checkpoints(checkpoint_dir, logs, train_loader, val_loader)
             for cb in self.callbacks:
                 (cb if callable(cb) and not isinstance(cb, Callback) else cb.on_epoch_end)(self, logs)
-            if checkpoint_dir is not None:
-                self._write_checkpoints(checkpoint_dir, logs, train_loader, val_loader)
         for cb in self.callbacks:
             getattr(cb, "on_train_end", lambda t: None)(self)
         return self.history
@@ -279,13 +384,33 @@ class Trainer:
         return logs
 
     # ------------------------------------------------------------------ checkpoints
+    def _check_finite_weights(self):
+        """Raise ``NonFiniteLossError`` when a parameter or buffer holds NaN/inf (nothing is saved then)."""
+        for name, v in self.model.state_dict().items():
+            a = np.asarray(v._data if hasattr(v, "_data") else v)
+            if a.dtype.kind == "f" and not np.isfinite(a).all():
+                raise NonFiniteLossError(
+                    f"{name} became non-finite during epoch {self.epoch} (lr "
+                    f"{self.optimizer.param_groups[0]['lr']:g}); lower the learning rate; nothing was saved for "
+                    "this epoch, the last finite checkpoint is kept", self.epoch)
+
     def _write_checkpoints(self, folder, logs, train_loader, val_loader):
+        self._check_finite_weights()
+        dist = _process_group()
+        if dist is not None:  # every rank's RNG and loader states go into rank 0's training state
+            self._rank_states = [None] * dist.get_world_size()
+            dist.all_gather_object(self._rank_states, {"rng": _backend.get_rng_state(), "loaders": {
+                name: ld.state_dict() for name, ld in (("train", train_loader), ("val", val_loader))
+                if ld is not None and hasattr(ld, "state_dict")}})
+            if dist.get_rank() != 0:  # only rank 0 writes
+                return
         if self.keep == "last" or val_loader is None or logs.get("best"):
             meta = dict(self.meta, epoch=self.epoch)
             for key in ("val_accuracy", "val_loss", "train_accuracy", "train_loss"):
                 if key in logs:
                     meta[key] = logs[key]
-            save(os.path.join(folder, "model.safetensors"), self.model, meta=meta)
+            meta = strict_json(meta)[0]
+            save(os.path.join(folder, "model.safetensors"), _unwrap(self.model), meta=meta)
         self.save_training_state(os.path.join(folder, "training_state.safetensors"), train_loader, val_loader)
         _write_history(folder, self.history)
 
@@ -293,20 +418,25 @@ class Trainer:
         """Everything needed to continue training exactly (see ``resume``)."""
         loaders = {name: ld.state_dict() for name, ld in (("train", train_loader), ("val", val_loader))
                    if ld is not None and hasattr(ld, "state_dict")}
-        return {
-            "model": self.model.state_dict(),
+        state = {
+            "model": _unwrap(self.model).state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "epoch": self.epoch,
             "rng": _backend.get_rng_state(),
             "loaders": loaders,
-            "history": self.history,
-            "trainer": {"best_score": self.best_score, "best_epoch": self.best_epoch, "best_loss": self.best_loss,
-                        "bad_epochs": self.bad_epochs, "monitor": self.monitor, "meta": self.meta},
+            # strict JSON in the safetensors header (other readers reject NaN): non-finite metrics become None
+            "history": strict_json(self.history)[0],
+            "trainer": strict_json({"best_score": self.best_score, "best_epoch": self.best_epoch,
+                                    "best_loss": self.best_loss, "bad_epochs": self.bad_epochs,
+                                    "monitor": self.monitor, "meta": self.meta})[0],
         }
+        if getattr(self, "_rank_states", None) is not None:
+            state["ranks"] = self._rank_states
+        return state
 
     def save_training_state(self, path, train_loader=None, val_loader=None):
-        return save_training_state(path, self.state_dict(train_loader, val_loader), model=self.model)
+        return save_training_state(path, self.state_dict(train_loader, val_loader), model=_unwrap(self.model))
 
     def resume(self, path):
         """Load a training state (file or the ``checkpoint_dir`` holding ``training_state.safetensors``).
@@ -319,8 +449,11 @@ class Trainer:
         if os.path.isdir(path):
             path = os.path.join(path, "training_state.safetensors")
         state = load_training_state(path)
+        dist = _process_group()
+        if dist is not None and state.get("ranks") and len(state["ranks"]) == dist.get_world_size():
+            state.update(state["ranks"][dist.get_rank()])  # this rank's own RNG and loader states
         try:
-            self.model.load_state_dict(state["model"])
+            _unwrap(self.model).load_state_dict(state["model"])
         except (KeyError, ValueError) as e:
             raise ValueError(f"Trainer.resume: {path} does not fit this model: {e.args[0]}") from None
         self.optimizer.load_state_dict(state["optimizer"])

@@ -10,6 +10,7 @@ import pytest
 from convnet import data
 from convnet.data import mnist_files
 from convnet.data.idx import read_idx, write_idx
+from convnet.errors import FileFormatError
 
 REAL = os.environ.get("CONVNET_DATA")
 
@@ -82,7 +83,7 @@ def test_truncated_gzip_names_the_file(tmp_path):
     write_idx(path, np.zeros((10, 28, 28), np.uint8))
     blob = path.read_bytes()
     path.write_bytes(blob[: len(blob) // 2])
-    with pytest.raises(ValueError, match=f"{path}.*truncated or corrupt gzip"):
+    with pytest.raises(FileFormatError, match=f"{path}.*truncated or corrupt gzip"):
         read_idx(path)
 
 
@@ -90,23 +91,51 @@ def test_truncated_data_and_bad_header_name_the_file(tmp_path):
     path = tmp_path / "short-idx3-ubyte"
     write_idx(path, np.zeros((10, 28, 28), np.uint8))
     path.write_bytes(path.read_bytes()[:-5])
-    with pytest.raises(ValueError, match=f"{path} is truncated: header says shape \\(10, 28, 28\\)"):
+    with pytest.raises(FileFormatError, match=f"{path} is truncated: header says shape \\(10, 28, 28\\)"):
         read_idx(path)
     junk = tmp_path / "junk.gz"
     junk.write_bytes(gzip.compress(b"hello world, not idx"))
-    with pytest.raises(ValueError, match=f"{junk} is not an IDX file"):
+    with pytest.raises(FileFormatError, match=f"{junk} is not an IDX file"):
         read_idx(junk)
 
 
 def test_wrong_magic_and_dims(tmp_path):
     labels = tmp_path / "labels-idx1-ubyte"
     write_idx(labels, np.zeros(5, np.uint8))
-    with pytest.raises(ValueError, match=f"{labels} has magic number 2049, expected 2051"):
+    with pytest.raises(FileFormatError, match=f"{labels} has magic number 2049, expected 2051"):
         read_idx(labels, 2051)
     images = tmp_path / "images-idx3-ubyte"
     write_idx(images, np.zeros((2, 20, 20), np.uint8))
-    with pytest.raises(ValueError, match=r"shape \(2, 20, 20\), expected \('N', 28, 28\)"):
+    with pytest.raises(FileFormatError, match=r"shape \(2, 20, 20\), expected \('N', 28, 28\)"):
         read_idx(images, 2051, (None, 28, 28))
+
+
+def test_longer_than_declared_and_oversized_headers(tmp_path):
+    """Raw and gzip files with data past the declared size, and a header over the size limit."""
+    for suffix in ("", ".gz"):
+        path = tmp_path / f"long-idx1-ubyte{suffix}"
+        payload = bytes([0, 0, 8, 1]) + (3).to_bytes(4, "big") + bytes([1, 2, 3, 4])  # 4 labels, header says 3
+        path.write_bytes(gzip.compress(payload) if suffix else payload)
+        with pytest.raises(FileFormatError, match=f"{path} is corrupt: header says shape \\(3,\\) .* more data"):
+            read_idx(path)
+    big = tmp_path / "big-idx3-ubyte"
+    big.write_bytes(bytes([0, 0, 8, 3]) + b"".join(v.to_bytes(4, "big") for v in (4, 28, 28)) + bytes(4 * 784))
+    assert read_idx(big).shape == (4, 28, 28)
+    with pytest.raises(FileFormatError, match=f"{big} declares shape \\(4, 28, 28\\) \\(3,136 data bytes\\), "
+                                              "more than the 3,000-byte limit"):
+        read_idx(big, max_bytes=3000)
+
+
+def test_mnist_label_file_checks_name_the_files(tmp_path):
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", np.zeros((3, 28, 28), np.uint8))
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.array([1, 2, 12], np.uint8))
+    with pytest.raises(FileFormatError, match="t10k-labels-idx1-ubyte.gz has label 12, expected labels 0..9"):
+        mnist_files.load_idx_dataset("mnist", "test", root=tmp_path, download=False)
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.array([1, 2], np.uint8))
+    with pytest.raises(FileFormatError, match="holds 3 images but .*t10k-labels-idx1-ubyte.gz holds 2 labels"):
+        mnist_files.load_idx_dataset("mnist", "test", root=tmp_path, download=False)
 
 
 def test_offline_without_files_says_where_to_put_them(tmp_path, monkeypatch):

@@ -87,11 +87,25 @@ def test_state_dict_resumes_the_same_batches():
 
 
 def test_transform_uses_loader_generator():
-    def run():
-        loader = DataLoader(_ds(16), batch_size=16, shuffle=True, seed=5, transform=T.RandomHorizontalFlip(0.5))
-        return [x.numpy() for x, _ in loader][0]
+    ds = _ds(16)
 
-    assert np.array_equal(run(), run())
+    def run(seed, global_seed):
+        cn.manual_seed(global_seed)  # the global seed must not matter: the loader's seed does
+        np.random.seed(global_seed)
+        loader = DataLoader(ds, batch_size=16, shuffle=True, seed=seed, transform=T.RandomHorizontalFlip(0.5))
+        (x, y), = list(loader)
+        x, y = x.numpy(), y.numpy()
+        src = np.arange(16 * 4, dtype=np.float32).reshape(16, 1, 2, 2)[y]  # the images of _ds
+        flipped = np.array([np.array_equal(x[i], src[i][..., ::-1]) for i in range(16)])
+        kept = np.array([np.array_equal(x[i], src[i]) for i in range(16)])
+        assert (flipped ^ kept).all(), "every sample is its image, flipped or not"
+        assert 0 < flipped.sum() < 16, "the transform was applied to some samples only"
+        return x, flipped
+
+    a, fa = run(5, 1)
+    b, fb = run(5, 2)
+    assert np.array_equal(a, b) and np.array_equal(fa, fb)
+    assert any(not np.array_equal(fa, run(s, 1)[1]) for s in (6, 7, 8))  # the loader's seed drives it
 
 
 def test_subset_and_random_split():

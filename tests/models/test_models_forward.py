@@ -62,12 +62,17 @@ def test_lenet5_matches_torch_with_same_weights():
         torch.nn.Conv2d(16, 120, 5), torch.nn.ReLU(), torch.nn.Flatten(),
         torch.nn.Linear(120, 84), torch.nn.ReLU(), torch.nn.Linear(84, 10))
     ours = [v._data for v in m.state_dict().values()]
+    theirs = list(ref.parameters())
+    assert len(ours) == len(theirs) == 10, (len(ours), len(theirs))  # 5 layers, weight and bias each
     with torch.no_grad():
-        for p, v in zip(ref.parameters(), ours):
+        for i, (p, v) in enumerate(zip(theirs, ours)):
+            assert tuple(p.shape) == v.shape, f"tensor {i}: torch {tuple(p.shape)} vs ours {v.shape}"
             p.copy_(torch.from_numpy(v))
     x = np.random.default_rng(1).standard_normal((3, 1, 32, 32)).astype(np.float32)
     expected = ref(torch.from_numpy(x)).detach().numpy()
-    np.testing.assert_allclose(m(cn.tensor(x))._data, expected, atol=1e-5, rtol=1e-4)
+    y = m(cn.tensor(x))._data
+    assert y.shape == expected.shape == (3, 10) and y.dtype == expected.dtype
+    np.testing.assert_allclose(y, expected, atol=1e-5, rtol=1e-4)
 
 
 def test_resnet20_option_a_shortcut_matches_torch():
@@ -115,7 +120,7 @@ FAMILIES = [  # (name, options, input shape, lr)
 @pytest.mark.parametrize("name, options, shape, lr", FAMILIES, ids=[f[0] for f in FAMILIES])
 def test_family_trains(name, options, shape, lr):
     cn.manual_seed(0)
-    m = models.get(name, **options)
+    m = models.get(name, num_classes=10, **options)
     x = x_of(*shape)
     y = cn.tensor(np.arange(shape[0]) % 10)
     losses = sgd_losses(m, x, y, lr=lr)
@@ -125,7 +130,7 @@ def test_family_trains(name, options, shape, lr):
 
 
 def test_googlenet_aux_outputs():
-    m = models.get("googlenet", aux_logits=True)
+    m = models.get("googlenet", num_classes=10, aux_logits=True)
     out = m(x_of(2, 3, 64, 64))
     assert isinstance(out, models.GoogLeNetOutputs)
     assert out.logits.shape == out.aux_logits1.shape == out.aux_logits2.shape == (2, 10)
@@ -139,7 +144,7 @@ def test_se_resnet_trains_and_se_resnet50_runs():
     x, y = x_of(2, 3, 32, 32), cn.tensor(np.array([0, 1]))
     losses = sgd_losses(m, x, y, lr=0.01)
     assert losses[-1] < losses[0], losses
-    assert models.get("se_resnet50").eval()(x_of(1, 3, 32, 32)).shape == (1, 10)
+    assert models.get("se_resnet50", num_classes=10).eval()(x_of(1, 3, 32, 32)).shape == (1, 10)
 
 
 def test_se_layer_gates_channels():
@@ -153,7 +158,7 @@ def test_se_layer_gates_channels():
 
 
 def test_resnet18_small_input():
-    assert models.get("resnet18").eval()(x_of(1, 3, 64, 64)).shape == (1, 10)
+    assert models.get("resnet18", num_classes=10).eval()(x_of(1, 3, 64, 64)).shape == (1, 10)
 
 
 def test_jarrett_stage_order():

@@ -47,17 +47,55 @@ def test_vgg_conv_stacks_and_narrow_head():
     head = 25088 * 64 + 64 + 64 * 64 + 64 + 64 * 10 + 10
     convs = {"vgg11": 9_220_480, "vgg13": 9_404_992, "vgg16": 14_714_688, "vgg19": 20_024_384}
     for name, conv in convs.items():
-        assert n_params(models.get(name, hidden=64)) == conv + head
-        bn = models.get(name + "_bn", hidden=64)
+        assert n_params(models.get(name, num_classes=10, hidden=64)) == conv + head
+        bn = models.get(name + "_bn", num_classes=10, hidden=64)
         n_bn = sum(l.weight._data.size for l in bn.features if type(l).__name__ == "BatchNorm2d")
         assert n_params(bn) == conv + head + 2 * n_bn
 
 
 @pytest.mark.parametrize("name, expected", IMAGENET)
 def test_imagenet_model_params(name, expected):
-    m = models.get(name, num_classes=1000)
+    m = models.get(name)  # default: the paper's 1000 classes, as torchvision's get_model(name)
     assert n_params(m) == expected
+    assert m.config["num_classes"] == 1000
     assert all(p._data.dtype == "float32" for p in m.parameters())
+
+
+# The paper's class count when get() is given none (torchvision's get_model): ImageNet 1000,
+# MNIST / CIFAR-10 10. The big ones are checked through their parameter counts above.
+PAPER_CLASSES = [("lenet5", 10), ("resnet20", 10), ("resnet32", 10), ("resnet44", 10), ("resnet56", 10),
+                 ("resnet110", 10), ("nin", 10), ("simple_cnn", 10), ("jarrett", 10)]
+
+
+@pytest.mark.parametrize("name, classes", PAPER_CLASSES)
+def test_get_defaults_to_paper_class_count(name, classes):
+    m = models.get(name)
+    assert m.config["num_classes"] == classes
+    expected = dict((n, p) for n, _, _, p in SMALL)[name]
+    assert n_params(m) == expected
+
+
+def test_imagenet_builders_default_to_1000_classes_cheaply():
+    """zfnet / alexnet_original / every vgg (narrow head: fast): the last layer has 1000 outputs."""
+    for name in ["zfnet", "alexnet_original", "vgg11", "vgg13_bn", "vgg19"]:
+        m = models.get(name, hidden=64)
+        assert m.config["num_classes"] == 1000
+        last = [p for k, p in m.state_dict().items() if k.endswith("bias")][-1]
+        assert last.shape == (1000,), name
+    assert models.get("zfnet", hidden=64, num_classes=7).config["num_classes"] == 7
+
+
+def test_weights_none_is_random_init_and_others_are_refused():
+    assert models.available_weights("resnet18") == []
+    m = models.get("lenet5", weights=None)
+    assert n_params(m) == 61_706 and "weights" not in m.config
+    assert n_params(models.lenet5(weights=None)) == 61_706
+    for call in (lambda: models.get("resnet18", weights="IMAGENET1K_V1"),
+                 lambda: models.resnet18(weights="DEFAULT"),
+                 lambda: models.get("lenet5", weights=True)):
+        with pytest.raises(ValueError, match=r"weights=.*not available.*available weights for (resnet18|lenet5): "
+                                             r"(none|'digits', 'fashion-mnist', 'mnist')"):
+            call()
 
 
 @pytest.mark.slow

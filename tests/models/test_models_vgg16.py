@@ -7,7 +7,7 @@ from convnet.summary import summary
 
 @pytest.fixture(scope="module")
 def vgg16():
-    return models.get("vgg16", num_classes=1000)
+    return models.get("vgg16")  # the paper's 1000 classes by default (torchvision's get_model)
 
 
 def test_vgg16_params(vgg16):

@@ -5,6 +5,7 @@ import pytest
 import convnet as cn
 import convnet.functional as F
 from convnet import nn
+from helpers import assert_same
 
 torch = pytest.importorskip("torch")
 
@@ -17,13 +18,13 @@ def test_batchnorm_running_stats_follow_torch_over_batches(momentum, rng):
         ours(cn.tensor(x)), theirs(torch.tensor(x))
     assert ours.num_batches_tracked.item() == 4 and ours.num_batches_tracked.dtype == np.int64
     for k in ("running_mean", "running_var"):
-        np.testing.assert_allclose(getattr(ours, k).numpy(), getattr(theirs, k).numpy(), rtol=1e-5, atol=1e-6)
+        assert_same(getattr(ours, k), getattr(theirs, k), rtol=1e-5, atol=1e-6, what=k)
+    assert_same(ours.num_batches_tracked, theirs.num_batches_tracked, what="num_batches_tracked")
     if momentum is None:  # cumulative average of the unbiased batch variances
         assert not np.allclose(ours.running_var.numpy(), 1.0)
     ours.eval(), theirs.eval()
     x = rng.standard_normal((2, 3, 3, 3)).astype(np.float32)
-    np.testing.assert_allclose(ours(cn.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(),
-                               rtol=1e-5, atol=1e-5)
+    assert_same(ours(cn.tensor(x)), theirs(torch.tensor(x)).detach(), rtol=1e-5, atol=1e-5, what="eval output")
     assert ours.num_batches_tracked.item() == 4  # eval does not count
 
 

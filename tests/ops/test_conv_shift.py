@@ -131,7 +131,9 @@ def test_gemm_strided_transposed_accumulating(dtype, beta, rng):
     want = a.astype(np.float64) @ b.astype(np.float64) + (start if beta else 0)
     got = _blas.gemm(np, a, b, out, beta=beta)
     assert got is out
-    np.testing.assert_allclose(out, want, rtol=1e-4 if dtype == np.float32 else 1e-12, atol=1e-4)
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+    assert out.shape == (9, 7) and out.dtype == dtype
+    np.testing.assert_allclose(out, want, **tol)
 
 
 def test_gemm_beta0_ignores_nan_in_out(rng):
@@ -151,8 +153,10 @@ def test_gemm_falls_back_to_matmul(case, rng):
     else:
         a = a.astype(np.float32)
     want = a.astype(np.float64) @ b.astype(np.float64) + 1
+    dtype = out.dtype
     _blas.gemm(np, a, b, out, beta=1.0)
-    np.testing.assert_allclose(out, want, rtol=1e-6)
+    assert out.shape == (3, 5) and out.dtype == dtype
+    np.testing.assert_allclose(out, want, rtol=0 if case == "int" else 1e-12)  # float64 out: float64 accuracy
 
 
 # --- flat scatter-add input gradient (stride 1) ---------------------------------------------

@@ -32,9 +32,39 @@ def test_every_chunk_runs_once(parts, parallel, rng, monkeypatch):
         np.testing.assert_array_equal(gx, expected)
 
 
-def test_an_empty_job_does_nothing():
-    _clib.run([])
-    _clib.run([[], []])
+def _finishes(fn, timeout=30.0):
+    """Run ``fn()`` on a daemon thread; fail (instead of hanging the suite) if it has not returned
+    within ``timeout`` seconds; re-raise its exception; return its result."""
+    box = {}
+
+    def target():
+        try:
+            box["result"] = fn()
+        except BaseException as e:  # noqa: BLE001 - handed to the test thread
+            box["error"] = e
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    t.join(timeout)
+    assert not t.is_alive(), f"{fn} did not return within {timeout} s (a pool deadlock?)"
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def test_an_empty_job_does_nothing(rng):
+    """No chunks, or only empty chunks, return at once; empty chunks among real ones are skipped;
+    the pool still runs the next job right."""
+    assert _finishes(lambda: _clib.run([])) is None
+    assert _finishes(lambda: _clib.run([[], []])) is None
+    out = rng.standard_normal((64, 9)).astype(np.float32)
+    g = rng.standard_normal((64, 9)).astype(np.float32)
+    expected = np.where(out > 0, g, 0).astype(np.float32)
+    for parallel in (True, False):
+        gx = np.full_like(g, np.nan)
+        job = _relu_grad_job(out, g, gx, 3)
+        _finishes(lambda: _clib.run([[]] + job[:2] + [[], []] + job[2:] + [[]], parallel))
+        np.testing.assert_array_equal(gx, expected)
 
 
 def test_calls_of_a_chunk_run_in_order(rng):
@@ -54,23 +84,29 @@ def test_jobs_from_several_python_threads(rng):
     out = rng.standard_normal((256, 40)).astype(np.float32)
     g = rng.standard_normal((256, 40)).astype(np.float32)
     expected = np.where(out > 0, g, 0).astype(np.float32)
-    errors = []
+    errors, done = [], []
 
     def caller():
         gx = np.empty_like(g)
-        for _ in range(200):
-            gx[:] = np.nan
-            _clib.run(_relu_grad_job(out, g, gx, 8))
-            if not np.array_equal(gx, expected):
-                errors.append("mismatch")
-                return
+        try:
+            for _ in range(200):
+                gx[:] = np.nan
+                _clib.run(_relu_grad_job(out, g, gx, 8))
+                if not np.array_equal(gx, expected):
+                    errors.append("mismatch")
+                    return
+        except Exception as e:  # noqa: BLE001 - a raising job must fail the test, not end the thread quietly
+            errors.append(repr(e))
+            return
+        done.append(True)
 
-    threads = [threading.Thread(target=caller) for _ in range(4)]
+    threads = [threading.Thread(target=caller, daemon=True) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
-    assert errors == []
+        t.join(60)
+    assert not any(t.is_alive() for t in threads), "a caller did not finish within 60 s (a pool deadlock?)"
+    assert errors == [] and len(done) == 4
 
 
 def _child(conn):

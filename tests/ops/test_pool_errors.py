@@ -65,7 +65,12 @@ def test_bad_arguments(call, exc, match):
 
 def test_stride_none_or_empty_means_kernel_size():
     x = cn.tensor(np.arange(16.0).reshape(1, 1, 4, 4))
-    assert F.max_pool2d(x, 2, stride=()).shape == F.max_pool2d(x, 2).shape == (1, 1, 2, 2)
+    want = np.array([[[[5.0, 7.0], [13.0, 15.0]]]])  # non-overlapping 2x2 windows of 0..15
+    for stride in ((), None):
+        y = F.max_pool2d(x, 2, stride=stride)
+        assert y.shape == (1, 1, 2, 2) and y.dtype == np.float64
+        np.testing.assert_array_equal(y.numpy(), want)
+    np.testing.assert_array_equal(F.max_pool2d(x, 2).numpy(), want)
 
 
 @pytest.mark.parametrize("kernel", [True, (True, 2), (2, 2.0)])

@@ -23,6 +23,17 @@ EPILOG = """commands:
   predict   classify image files (PNG/JPEG) with a checkpoint
   summary   layer table of a named model: output shapes, parameters, MACs, receptive fields
   filter    apply a classic image kernel (Sobel, Laplacian, ...) to an image
+  finetune  transfer a trained model to a new dataset (new head; frozen, fine-tuned or cached base)
+  features  cache a trained model's features of a dataset in a safetensors file
+  serve     web page (draw a digit, see every layer) and HTTP prediction API for a checkpoint
+  augment   grid of training images and their augmented versions (elastic, shear, colour, ...)
+  concepts  look up a lecture term: the convnet function or class and the page that shows it
+  visualize filters, feature maps, saliency, deconvnet, Grad-CAM, embedding of a run in one HTML page
+  export    write a trained model as an ONNX file (checked in onnxruntime when installed)
+  index     embed a dataset with a trained model into a searchable image index
+  search    find the images of an index most similar to a query image (picture of the neighbours)
+  detect    find digits in an image with a trained detector; draw boxes, labels and scores
+  reproduce train a reproduction of a published result (LeNet-5 on MNIST, ...) with its seed and budget
 
 'convnet COMMAND --help' describes each command with an example."""
 
@@ -56,21 +67,27 @@ def _add_train(sub):
                "  convnet train                                   # LeNet-5 on digits, ~98% test accuracy\n"
                "  convnet train --epochs 5 --optimizer sgd --lr 0.05 --momentum 0.9 --out runs/sgd\n"
                "  convnet train --dataset mnist --data-dir ~/datasets --epochs 3 --batch-size 128\n"
-               "  convnet train --resume runs/sgd --epochs 10     # continue an interrupted run\n\n"
+               "  convnet train --resume runs/sgd                 # finish an interrupted run\n"
+               "  convnet train --resume runs/sgd --epochs 10     # extend it to 10 epochs\n"
+               "  mpirun -n 2 convnet train --distributed --out runs/ddp  # data-parallel on 2 MPI ranks\n\n"
                "MNIST and Fashion-MNIST are read from --data-dir, $CONVNET_DATA or ~/.cache/convnet\n"
                "(in DIR/mnist/ or DIR/fashion-mnist/), else downloaded once with SHA-256 checks.")
     p.add_argument("--model", default=d["model"], help=f"model name (default {d['model']}; see "
                    "'convnet summary --list')")
-    p.add_argument("--dataset", default=d["dataset"], help="digits (default, offline), mnist or fashion-mnist")
+    p.add_argument("--dataset", default=d["dataset"], help="digits (default, offline), mnist, fashion-mnist or "
+                   "folder (--data-dir DIR with one sub-folder of images per class)")
     p.add_argument("--data-dir", metavar="DIR", help="where MNIST/Fashion-MNIST files are (overrides $CONVNET_DATA)")
-    p.add_argument("--epochs", type=int, default=d["epochs"], help=f"total epochs (default {d['epochs']})")
+    p.add_argument("--epochs", type=int, default=None,
+                   help=f"total epochs (default {d['epochs']}; with --resume: the run's own total, or a new total "
+                        "to extend it, re-planning the lr schedule)")
     p.add_argument("--batch-size", type=int, default=d["batch_size"],
                    help=f"training batch size (default {d['batch_size']})")
     p.add_argument("--lr", type=float, default=None,
                    help=f"learning rate (default {d['lr']['adam']} for adam/adamw/rmsprop, {d['lr']['sgd']} for sgd)")
     p.add_argument("--optimizer", default=d["optimizer"], choices=("sgd", "adam", "adamw", "rmsprop"),
                    help=f"update rule (default {d['optimizer']})")
-    p.add_argument("--momentum", type=float, default=0.9, help="momentum for sgd and rmsprop (default 0.9)")
+    p.add_argument("--momentum", type=float, default=d["momentum"],
+                   help=f"momentum for sgd and rmsprop (default {d['momentum']})")
     p.add_argument("--weight-decay", type=float, default=d["weight_decay"],
                    help=f"L2 penalty / decoupled decay for adamw (default {d['weight_decay']})")
     p.add_argument("--schedule", default=d["schedule"], choices=("none", "cosine", "step", "plateau"),
@@ -89,8 +106,14 @@ def _add_train(sub):
                    help=f"random seed; the same seed repeats the run bit for bit (default {d['seed']})")
     p.add_argument("--out", metavar="DIR", help="run directory (default runs/<model>-<dataset>-<date>-<time>)")
     p.add_argument("--resume", metavar="RUN_DIR",
-                   help="continue the run in RUN_DIR from its last epoch with its own settings")
+                   help="continue the run in RUN_DIR from its last epoch with its own settings (and finish a run "
+                        "that stopped before its test evaluation)")
+    p.add_argument("--force", action="store_true",
+                   help="train into a non-empty --out directory, replacing the run files there")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel over the ranks of 'mpirun -n N convnet train --distributed ...' (needs "
+                        "convnet[mpi]); --batch-size is the global batch, split evenly; only rank 0 writes files")
     p.set_defaults(func=run_train)
 
 
@@ -101,7 +124,8 @@ def _add_eval(sub):
         "eval", help="evaluate a checkpoint on a test set", formatter_class=_FMT,
         description="Load a checkpoint (model.safetensors, its model.json, or a run directory) and report\n"
                     "loss, accuracy, top-k accuracy and the confusion matrix on the test split of the\n"
-                    "dataset it was trained on (or --dataset).",
+                    "dataset it was trained on (or --dataset; a warning says when that dataset, its input\n"
+                    "normalisation or its image size differs from the checkpoint's).",
         epilog="example:\n  convnet eval runs/lenet5-digits-20250101-120000\n"
                "  convnet eval runs/mnist/model.safetensors --dataset mnist --data-dir ~/datasets")
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint file or run directory")
@@ -109,7 +133,8 @@ def _add_eval(sub):
     p.add_argument("--data-dir", metavar="DIR", help="where MNIST/Fashion-MNIST files are")
     p.add_argument("--split", default="test", help="test (default), train, or val (digits only)")
     p.add_argument("--batch-size", type=int, default=256, help="evaluation batch size (default 256)")
-    p.add_argument("--top-k", type=int, default=5, help="k of the top-k accuracy (default 5)")
+    p.add_argument("--top-k", type=int, default=None,
+                   help="k of the top-k accuracy (default 5, or the number of classes if fewer)")
     p.set_defaults(func=run_eval)
 
 
@@ -122,11 +147,27 @@ def _add_predict(sub):
                     "[0, 1], brought to the model's input size the way the training images were made\n"
                     "(--prepare) and normalised with the statistics stored in the checkpoint. The digit\n"
                     "datasets have light ink on a dark background: with --invert auto (default) an image\n"
-                    "whose border is light is inverted first, so a dark digit on white paper works too.",
-        epilog="example:\n  convnet predict runs/lenet5-digits-20250101-120000 seven.png three.jpg --top-k 3")
-    p.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint file or run directory")
-    p.add_argument("images", metavar="IMAGE", nargs="+", help="image files (PNG, JPEG, ...)")
-    p.add_argument("--top-k", type=int, default=3, help="how many classes to print per image (default 3)")
+                    "whose border is light is inverted first, so a dark digit on white paper works too.\n"
+                    "Transparent pixels are background (white behind dark ink, black behind light ink);\n"
+                    "16-bit images are scaled by their bit depth. A blank image gets a warning; a file\n"
+                    "that cannot be read (or has over 50 megapixels) gets one error line, the others are\n"
+                    "still classified, and the exit status is then 2.",
+        epilog="examples:\n  convnet predict runs/lenet5-digits-20250101-120000 seven.png three.jpg --top-k 3\n"
+               "  convnet predict --model lenet5 --weights mnist seven.png --json   # shipped weights")
+    p.add_argument("checkpoint", metavar="CHECKPOINT", nargs="?",
+                   help="checkpoint file or run directory (omit it with --model/--weights)")
+    p.add_argument("images", metavar="IMAGE", nargs="*", help="image files (PNG, JPEG, ...)")
+    p.add_argument("--model", metavar="NAME", help="use shipped weights instead of a checkpoint: the model "
+                   "name (with --weights; see 'convnet summary --list')")
+    p.add_argument("--weights", metavar="NAME", help="name of the shipped weights of --model, e.g. mnist or "
+                   "digits for lenet5 (cn.models.available_weights)")
+    p.add_argument("--json", action="store_true",
+                   help='print one JSON object per image: {"file": ..., "top": [{"class": 7, "label": "7", '
+                        '"probability": 0.98}, ...]}')
+    p.add_argument("--text", action="append", metavar="SENTENCE",
+                   help="a sentence to classify with a text model (repeat for several)")
+    p.add_argument("--top-k", type=int, default=None,
+                   help="how many classes to print per image (default 3, or the number of classes if fewer)")
     p.add_argument("--invert", default="auto", choices=("auto", "yes", "no"),
                    help="invert grey levels first (default auto: when the image border is light)")
     p.add_argument("--prepare", default="auto", choices=("auto", "digits", "mnist", "resize"),
@@ -165,7 +206,20 @@ def build_parser():
     parser = _Parser(prog="convnet", description=DESCRIPTION, epilog=EPILOG, formatter_class=_FMT)
     parser.add_argument("--version", action="version", version=f"convnet {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add in (_add_train, _add_eval, _add_predict, _add_summary, _add_filter):
+    from . import serve as _serve_cli
+    from . import finetune as _finetune_cli
+    from . import augment as _augment_cli
+    from . import concepts as _concepts_cli
+    from . import visualize as _visualize_cli
+    from . import export as _export_cli
+    from . import retrieval as _retrieval_cli
+    from . import detect as _detect_cli
+    from . import reproduce as _reproduce_cli
+
+    for add in (_add_train, _add_eval, _add_predict, _add_summary, _add_filter, _serve_cli.add_parser,
+                _finetune_cli.add_parser, _augment_cli.add_parser, _concepts_cli.add_parser,
+                _visualize_cli.add_parser, _export_cli.add_parser, _detect_cli.add_parser,
+                _reproduce_cli.add_parser, _retrieval_cli.add_parser):
         add(sub)
     return parser
 
@@ -192,7 +246,14 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # e.g. `convnet eval ... | head`: stop quietly like other tools
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
-    except (CLIError, ValueError, TypeError, KeyError, OSError) as err:
+    except MemoryError as err:
+        if os.environ.get("CONVNET_DEBUG"):
+            raise
+        detail = f" ({' '.join(str(err).split())})" if str(err) else ""
+        print(f"{prog}: error: out of memory{detail}; try a smaller --batch-size or --image-size, or a smaller "
+              "model", file=sys.stderr)
+        return 2
+    except (CLIError, ValueError, TypeError, KeyError, OSError, FloatingPointError) as err:
         if os.environ.get("CONVNET_DEBUG"):
             raise
         msg = err.args[0] if isinstance(err, KeyError) and err.args else str(err)

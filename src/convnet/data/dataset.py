@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._backend import default_generator
+from .._backend import array_module, default_generator
 from ..tensor import Tensor
 
-__all__ = ["Dataset", "TensorDataset", "ImageDataset", "Subset", "random_split"]
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "ImageDataset", "Subset", "ConcatDataset",
+           "random_split"]
 
 
 def _as_numpy(x):
@@ -32,11 +33,24 @@ class Dataset:
         raise NotImplementedError(f"{type(self).__name__} does not implement __len__")
 
     def __add__(self, other):
-        raise TypeError("Dataset: concatenation is not supported; build one TensorDataset instead")
+        return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A stream of samples: subclasses implement ``__iter__`` (no indexing, no ``len`` needed).
+
+    The ``DataLoader`` batches it in order in the main process (``num_workers`` is not used for it).
+    """
+
+    def __iter__(self):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} does not implement __iter__")
+
+    def __add__(self, other):
+        raise TypeError("IterableDataset: concatenation is not supported")
 
 
 class TensorDataset(Dataset):
-    """Samples are the ``i``-th rows of the given arrays (NumPy arrays or ``cn.Tensor``s).
+    """Samples are the ``i``-th rows of the given arrays (NumPy arrays or ``cn.Tensor`` objects).
 
     Args:
         *arrays: arrays with the same first dimension ``N``, e.g. images ``(N, C, H, W)`` and
@@ -45,7 +59,7 @@ class TensorDataset(Dataset):
     Example:
         >>> ds = TensorDataset(np.zeros((4, 1, 8, 8), np.float32), np.arange(4))
         >>> len(ds), ds[1][1]
-        (4, 1)
+        (4, tensor(1))
     """
 
     def __init__(self, *arrays):
@@ -62,7 +76,9 @@ class TensorDataset(Dataset):
         return len(self.arrays[0])
 
     def __getitem__(self, index):
-        return tuple(a[index] for a in self.arrays)
+        """Row ``index`` of every array, as tensors sharing the arrays' memory (as torch)."""
+        xp = [array_module(a) for a in self.arrays]
+        return tuple(Tensor._wrap(m.asarray(a[index]), False) for m, a in zip(xp, self.arrays))
 
     def get_batch(self, indices):
         """Gather rows ``indices`` (1-d int array) of every array in one indexing call each."""
@@ -186,14 +202,61 @@ class Subset(Dataset):
         return self.dataset.get_batch(self.indices[indices])
 
 
-def random_split(dataset, lengths, seed=None):
-    """Split ``dataset`` into non-overlapping ``Subset``s of the given lengths.
+class ConcatDataset(Dataset):
+    """The samples of ``datasets`` one after the other (``torch.utils.data.ConcatDataset``).
+
+    Attributes:
+        cumulative_sizes: running totals of the lengths, e.g. ``[3, 8]`` for lengths 3 and 5.
+    """
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: expected at least one dataset, received none")
+        for d in self.datasets:
+            if isinstance(d, IterableDataset):
+                raise TypeError("ConcatDataset: datasets must be indexable, received an IterableDataset")
+        self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
+
+    def __len__(self):
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index):
+        index = int(index)
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"ConcatDataset: index {index} is out of range for length {n}")
+        index %= n
+        k = int(np.searchsorted(self.cumulative_sizes, index, side="right"))
+        start = self.cumulative_sizes[k - 1] if k else 0
+        return self.datasets[k][index - start]
+
+
+def _permutation(n, generator, seed):
+    if seed is not None:
+        return np.random.default_rng(seed).permutation(n)
+    if generator is None:
+        return default_generator().permutation(n)
+    gen = generator if hasattr(generator, "permutation") else getattr(generator, "gen", None)
+    if gen is None or not hasattr(gen, "permutation"):
+        raise TypeError(f"random_split: generator must be a numpy.random.Generator, received {type(generator)}")
+    return gen.permutation(n)
+
+
+def random_split(dataset, lengths, generator=None, seed=None):
+    """Split ``dataset`` into non-overlapping ``Subset`` objects of the given lengths.
 
     Args:
-        lengths: integers summing to ``len(dataset)``, or fractions summing to 1 (the remainder
-            of the rounding goes to the first splits, as in PyTorch).
-        seed: fixes the permutation independently of the global generator; without it the
-            global generator (``cn.manual_seed``) is used.
+        lengths: integers summing to ``len(dataset)``, or fractions summing to 1 (each split gets
+            ``floor(n * f)``, and the remainder goes one by one to the first splits, as in PyTorch).
+        generator: a ``numpy.random.Generator`` to draw the permutation from (torch's argument).
+        seed: fixes the permutation independently of the global generator; without ``seed`` or
+            ``generator`` the global generator (``cn.manual_seed``) is used.
+
+    Example:
+        >>> train, val = random_split(TensorDataset(np.arange(10)), [0.8, 0.2], seed=0)
+        >>> len(train), len(val)
+        (8, 2)
     """
     n = len(dataset)
     lengths = list(lengths)
@@ -205,8 +268,7 @@ def random_split(dataset, lengths, seed=None):
     if sum(lengths) != n or any(int(k) != k or k < 0 for k in lengths):
         raise ValueError(f"random_split: lengths must be non-negative integers summing to len(dataset)={n} "
                          f"(or fractions summing to 1), received {lengths}")
-    gen = np.random.default_rng(seed) if seed is not None else default_generator()
-    perm = gen.permutation(n)
+    perm = _permutation(n, generator, seed)
     out, start = [], 0
     for k in lengths:
         out.append(Subset(dataset, perm[start:start + int(k)]))

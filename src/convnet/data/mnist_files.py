@@ -20,6 +20,7 @@ import tempfile
 
 import numpy as np
 
+from ..errors import FileFormatError
 from .dataset import ImageDataset
 from .idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
 
@@ -178,10 +179,10 @@ def load_idx_dataset(name, split="train", root=None, download=True):
         images = read_idx(paths[0], IMAGES_MAGIC, (None, 28, 28))
         labels = read_idx(paths[1], LABELS_MAGIC, (None,))
         if len(images) != len(labels):
-            raise ValueError(f"{name}: {paths[0]} holds {len(images)} images but {paths[1]} holds {len(labels)} "
-                             "labels")
+            raise FileFormatError(f"{name}: {paths[0]} holds {len(images)} images but {paths[1]} holds "
+                                  f"{len(labels)} labels")
         if labels.size and labels.max() > 9:
-            raise ValueError(f"{name}: {paths[1]} has label {labels.max()}, expected labels 0..9")
+            raise FileFormatError(f"{name}: {paths[1]} has label {labels.max()}, expected labels 0..9")
         _cache.clear()  # keep at most one split in memory
         _cache[key] = (images, labels)
     return _cache[key]

@@ -1,13 +1,20 @@
-"""Image transforms and data augmentation (flips, crops, small rotations / translations).
+"""Image transforms and data augmentation, with torchvision's names and argument meanings.
 
-Every transform takes a single image ``(C, H, W)`` or a batch ``(N, C, H, W)`` NumPy array and
-returns the same layout; random ones draw from ``generator`` (the ``DataLoader`` passes its own,
-so a seeded loader augments reproducibly) or else from the global generator. Batches are handled
-in one vectorised step: per-sample random parameters are drawn as arrays and applied with fancy
-indexing or a single ``scipy.ndimage.map_coordinates`` call, never a Python loop over samples.
+The notes' augmentations: mirroring (``RandomHorizontalFlip``, ``RandomVerticalFlip``), random
+cropping (``RandomCrop``, ``RandomResizedCrop``), rotation / shearing (``RandomAffine``,
+``RandomRotation``; in ``transforms_geometry``), local warping (``ElasticTransform``;
+``transforms_elastic``) and colour shifting (``ColorJitter``, ``PCALighting``, ``Grayscale``,
+``RandomGrayscale``; ``transforms_color``). All are importable from here.
+
+Every transform takes a single image ``(C, H, W)``, a batch ``(N, C, H, W)`` (NumPy array or
+``cn.Tensor``) or a PIL image and returns the same kind; random ones draw from ``generator`` (the
+``DataLoader`` passes its own, so a seeded loader augments reproducibly) or else from the global
+generator. Batches are handled in one vectorised step: per-sample random parameters are drawn as
+arrays and applied with fancy indexing or a single ``scipy.ndimage.map_coordinates`` call, never a
+Python loop over samples.
 
 Example:
-    >>> aug = Compose([RandomCrop(32, padding=2), RandomAffine(degrees=10, translate=(0.1, 0.1))])
+    >>> aug = Compose([RandomCrop(32, padding=2), RandomAffine(degrees=10, translate=(0.1, 0.1), shear=10)])
     >>> loader = DataLoader(train_set, batch_size=64, shuffle=True, seed=0, transform=aug)
 """
 from __future__ import annotations
@@ -18,7 +25,9 @@ from .._backend import default_generator
 from ..tensor import Tensor
 
 __all__ = ["Transform", "Compose", "Normalize", "ToTensor", "RandomCrop", "RandomHorizontalFlip",
-           "RandomAffine", "RandomRotation", "Pad", "Resize", "to_chw_float", "resize", "pad"]
+           "RandomAffine", "RandomRotation", "Pad", "Resize", "CenterCrop", "Lambda", "ToPILImage",
+           "to_chw_float", "resize", "pad", "RandomVerticalFlip", "RandomResizedCrop", "Grayscale",
+           "RandomGrayscale", "ColorJitter", "PCALighting", "ElasticTransform"]
 
 
 def _batched(x):
@@ -29,6 +38,10 @@ def _batched(x):
     if x.ndim == 4:
         return x, False
     raise ValueError(f"transform: expected an image (C, H, W) or a batch (N, C, H, W), received shape {x.shape}")
+
+
+def _is_pil(x):
+    return type(x).__module__.startswith("PIL.")
 
 
 def _pair(v, name):
@@ -45,38 +58,87 @@ class Transform:
     uses_generator = True
 
     def __call__(self, x, generator=None):
+        gen = generator if generator is not None else default_generator()
+        if _is_pil(x):  # torchvision: a PIL image in, a PIL image out
+            return self.apply_pil(x, gen)
         batch, single = _batched(x)
-        out = self.apply(batch, generator if generator is not None else default_generator())
-        return out[0] if single else out
+        out = self.apply(batch, gen)
+        out = out[0] if single else out
+        return Tensor._wrap(np.ascontiguousarray(out), False) if isinstance(x, Tensor) else out
+
+    def apply_pil(self, img, generator):
+        """PIL image -> PIL image; by default through ``apply`` on its ``(1, C, H, W)`` uint8 array."""
+        from .transforms_pil import from_pil, to_pil
+
+        return to_pil(self.apply(from_pil(img)[None], generator)[0], img.mode)
 
     def apply(self, batch, generator):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
         return f"{type(self).__name__}({args})"
 
 
 class Compose(Transform):
-    """Apply ``transforms`` in order, all drawing from the same generator."""
+    """Apply ``transforms`` in order, all drawing from the same generator.
+
+    Consecutive warps of an array batch (``RandomAffine`` / ``RandomRotation``, optionally followed by
+    one ``ElasticTransform``) are resampled once: their source maps are drawn in order (the same random
+    numbers as one by one) and composed, ``out(p) = x(s_1(s_2(p)))``, then one bilinear
+    ``map_coordinates`` call reads the result: half the work of two calls and one interpolation blur
+    instead of two. Pixels whose composed source falls outside the image get the first warp's ``fill``.
+    """
 
     def __init__(self, transforms):
         self.transforms = list(transforms)
 
     def __call__(self, x, generator=None):
-        for t in self.transforms:
+        ts, i = self.transforms, 0
+        while i < len(ts):
+            j = i
+            if not _is_pil(x):  # the longest run of warps starting at i; only the last may be grid-only
+                while j < len(ts) and hasattr(ts[j], "source_map") and (j == i or getattr(ts[j - 1], "analytic",
+                                                                                           False)):
+                    j += 1
+            if j - i >= 2:
+                x = _fused_warp(ts[i:j], x, generator)
+                i = j
+                continue
+            t = ts[i]
             x = t(x, generator=generator) if getattr(t, "uses_generator", False) else t(x)
+            i += 1
         return x
+
+
+def _fused_warp(warps, x, generator):
+    """Apply a run of warps (``source_map`` protocol) with one resampling; see ``Compose``."""
+    from .transforms_geometry import warp
+
+    gen = generator if generator is not None else default_generator()
+    batch, single = _batched(x)
+    n, _, h, w = batch.shape
+    maps = [t.source_map(n, h, w, gen) for t in warps]  # drawn in order, as one by one
+    yy, xx = np.meshgrid(np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64), indexing="ij")
+    src_y, src_x = np.broadcast_to(yy, (n, h, w)), np.broadcast_to(xx, (n, h, w))
+    for m in reversed(maps):  # the last warp reads the grid; each earlier one reads where the next one points
+        src_y, src_x = m(src_y, src_x)
+    out = warp(batch, src_y, src_x, getattr(warps[0], "fill", 0.0))
+    out = out[0] if single else out
+    return Tensor._wrap(np.ascontiguousarray(out), False) if isinstance(x, Tensor) else out
 
 
 class Normalize(Transform):
     """Per-channel ``(x - mean[c]) / std[c]``, as in torchvision."""
 
-    def __init__(self, mean, std):
+    def __init__(self, mean, std, inplace=False):
         self.mean = np.asarray(mean, np.float32).ravel()
         self.std = np.asarray(std, np.float32).ravel()
         if np.any(self.std <= 0):
             raise ValueError(f"Normalize: std must be positive, received {self.std.tolist()}")
+
+    def apply_pil(self, img, generator):
+        raise TypeError("Normalize: expected a tensor image (C, H, W), received a PIL image; put ToTensor() first")
 
     def apply(self, batch, generator):
         c = batch.shape[1]
@@ -189,54 +251,7 @@ class RandomHorizontalFlip(Transform):
         return out
 
 
-class RandomAffine(Transform):
-    """Small random rotation, translation and scaling about the image centre (bilinear).
-
-    Args:
-        degrees: rotation angle drawn uniformly from ``[-degrees, degrees]`` (or a (min, max) pair);
-            positive is counter-clockwise, as in torchvision (90 degrees equals ``np.rot90``).
-        translate: ``(fx, fy)``: shifts drawn from ``[-fx*W, fx*W]`` and ``[-fy*H, fy*H]`` pixels.
-        scale: ``(lo, hi)`` zoom factor range, or None.
-        fill: value for pixels that come from outside the image.
-
-    All samples are warped by one ``scipy.ndimage.map_coordinates`` call over the whole batch:
-    for output pixel ``p`` the source is ``A^{-1} (p - c - t) + c`` with ``A = s R(angle)``.
-    """
-
-    def __init__(self, degrees=0.0, translate=None, scale=None, fill=0.0):
-        self.degrees = _pair(degrees, "RandomAffine") if not isinstance(degrees, (int, float)) \
-            else (-float(degrees), float(degrees))
-        self.translate, self.scale, self.fill = translate, scale, fill
-
-    def apply(self, batch, generator):
-        from scipy import ndimage
-
-        n, c, h, w = batch.shape
-        angle = np.deg2rad(generator.uniform(self.degrees[0], self.degrees[1], size=n))
-        tx = ty = np.zeros(n)
-        if self.translate is not None:
-            fx, fy = _pair(self.translate, "RandomAffine translate")
-            tx = generator.uniform(-fx * w, fx * w, size=n)
-            ty = generator.uniform(-fy * h, fy * h, size=n)
-        s = np.ones(n) if self.scale is None else generator.uniform(self.scale[0], self.scale[1], size=n)
-        cy, cx = (h - 1) / 2, (w - 1) / 2
-        yy, xx = np.meshgrid(np.arange(h) - cy, np.arange(w) - cx, indexing="ij")  # (H, W) each
-        # inverse map: rotate back by the angle and divide by s, per sample (N, 1, 1)
-        cos, sin = (np.cos(angle) / s)[:, None, None], (np.sin(angle) / s)[:, None, None]
-        dy, dx = yy[None] - ty[:, None, None], xx[None] - tx[:, None, None]  # (N, H, W)
-        # rounding removes float noise such as cos(90 deg) = 6e-17 that would push edge pixels outside
-        src_y = np.round(cos * dy + sin * dx + cy, 6)[:, None]  # (N, 1, H, W)
-        src_x = np.round(-sin * dy + cos * dx + cx, 6)[:, None]
-        # one call for the whole batch: sample k = n*C + c of the (N*C, H, W) stack uses its image's map
-        coords = np.stack([np.broadcast_to(np.arange(n * c).reshape(n * c, 1, 1), (n * c, h, w)),
-                           np.repeat(src_y[:, 0], c, axis=0), np.repeat(src_x[:, 0], c, axis=0)])  # (3, N*C, H, W)
-        out = ndimage.map_coordinates(batch.astype(np.float32).reshape(n * c, h, w), coords, order=1,
-                                      mode="constant", cval=self.fill).reshape(n, c, h, w)
-        return out.astype(batch.dtype, copy=False)
-
-
-class RandomRotation(RandomAffine):
-    """Rotation by an angle drawn uniformly from ``[-degrees, degrees]``."""
-
-    def __init__(self, degrees, fill=0.0):
-        super().__init__(degrees=degrees, fill=fill)
+from .transforms_pil import CenterCrop, Lambda, Resize, ToPILImage  # noqa: E402,F401,F811
+from .transforms_geometry import RandomAffine, RandomResizedCrop, RandomRotation, RandomVerticalFlip  # noqa: E402,F401
+from .transforms_color import ColorJitter, Grayscale, PCALighting, RandomGrayscale  # noqa: E402,F401
+from .transforms_elastic import ElasticTransform  # noqa: E402,F401

@@ -39,12 +39,20 @@ def load_image(path, mode="L"):
 
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"load_image: no such image file: '{path}'")
+        raise FileNotFoundError(f"no such image file: '{path}'")
+    from ..data.images import MAX_IMAGE_PIXELS
+    from ..errors import FileFormatError
+
     try:
         with Image.open(path) as im:
+            if im.size[0] * im.size[1] > MAX_IMAGE_PIXELS:
+                raise FileFormatError(f"{path} is too large: {im.size[0]}x{im.size[1]} pixels (at most "
+                                      f"{MAX_IMAGE_PIXELS:,} are read)")
             return np.asarray(im.convert(mode), dtype=np.float64)
+    except Image.DecompressionBombError as err:
+        raise FileFormatError(f"{path} is too large to read safely ({err})") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
-        raise ValueError(f"load_image: cannot read '{path}' as an image ({err})") from None
+        raise ValueError(f"cannot read '{path}' as an image ({err})") from None
 
 
 def to_uint8(response, scaling="abs"):

@@ -10,3 +10,9 @@ from .pool import *  # noqa: F401,F403
 from .norm import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
+from .interpolate import *  # noqa: F401,F403
+from .sparse import *  # noqa: F401,F403
+from .pixelshuffle import *  # noqa: F401,F403
+from .distance import *  # noqa: F401,F403
+from .divergence import *  # noqa: F401,F403
+from .unpool import *  # noqa: F401,F403

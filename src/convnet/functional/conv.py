@@ -75,6 +75,13 @@ def _check_groups(fn, groups):
         raise ShapeError(f"{fn}: groups must be a positive int, got {groups!r}")
 
 
+def _check_kernel(fn, kernel, wshape):
+    """torch: "kernel size should be greater than zero" (a 0-size kernel would give a larger output)."""
+    if min(kernel) < 1:
+        raise ShapeError(f"{fn}: kernel size should be greater than zero, but got a weight of shape "
+                         f"{tuple(wshape)} (kernel {tuple(kernel)})")
+
+
 def _check_bias(fn, bias, channels):
     if bias is not None and bias._data.shape != (channels,):
         raise ShapeError(f"{fn}: argument 'bias' must have shape (C_out,) = ({channels},), "
@@ -96,6 +103,7 @@ def _conv(fn, n, input, weight, bias, stride, padding, dilation, groups):
     dilation = _positive(fn, "dilation", dilation, n)
     shape, wshape = input._data.shape, weight._data.shape
     kernel = wshape[2:]
+    _check_kernel(fn, kernel, wshape)
     pads = shapes.resolve_padding(_ints(padding), kernel, dilation, stride, n, fn)
     c_out, c_in = wshape[0], shape[-n - 1]
     if c_out % groups:
@@ -156,6 +164,7 @@ def _conv_transpose(fn, n, input, weight, bias, stride, padding, output_padding,
     c_out = weight.shape[1] * groups
     _check_bias(fn, bias, c_out)
     kernel = tuple(weight.shape[2:])
+    _check_kernel(fn, kernel, weight.shape)
     if 0 in input.shape[-n:]:
         raise ShapeError(f"{fn}: argument 'input' has an empty spatial dimension (shape "
                          f"{tuple(input.shape)}); only an empty batch or channel axis is supported")
@@ -177,6 +186,13 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     Shape:
         input (N, C_in, L) or (C_in, L); weight (C_out, C_in/groups, kL); bias (C_out,);
         output (N, C_out, L_out), ``L_out = floor((L + 2p - d(kL-1) - 1)/s) + 1``.
+
+    Backward:
+        dL/dx = conv_transpose(dL/dy, W) with the same stride, padding, dilation and groups (the full
+        convolution of the upstream gradient with the flipped kernel, computed as W^T times the gradient
+        columns, then col2im); dL/dW = correlation of x with dL/dy (the sum over positions of dL/dy times the
+        input patch under the kernel, i.e. dL/dy @ im2col(x)^T); dL/db = sum of dL/dy over N and the spatial
+        axes. Implemented by ``convnet.ops.conv.ConvNd``.
 
     Example:
         >>> import convnet as cn
@@ -205,6 +221,13 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         ``H_out = floor((H + 2p_h - d_h(kH - 1) - 1) / s_h) + 1`` (``shapes.conv_output_size``),
         likewise ``W_out``.
 
+    Backward:
+        dL/dx = conv_transpose(dL/dy, W) with the same stride, padding, dilation and groups (the full
+        convolution of the upstream gradient with the flipped kernel, computed as W^T times the gradient
+        columns, then col2im); dL/dW = correlation of x with dL/dy (the sum over positions of dL/dy times the
+        input patch under the kernel, i.e. dL/dy @ im2col(x)^T); dL/db = sum of dL/dy over N and the spatial
+        axes. Implemented by ``convnet.ops.conv.ConvNd``.
+
     Example:
         >>> import convnet as cn
         >>> conv2d(cn.ones(1, 3, 8, 8), cn.ones(4, 3, 3, 3), stride=2, padding=1).shape
@@ -220,6 +243,13 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         input (N, C_in, D, H, W) or unbatched; weight (C_out, C_in/groups, kD, kH, kW);
         output (N, C_out, D_out, H_out, W_out), each by ``shapes.conv_output_size``.
 
+    Backward:
+        dL/dx = conv_transpose(dL/dy, W) with the same stride, padding, dilation and groups (the full
+        convolution of the upstream gradient with the flipped kernel, computed as W^T times the gradient
+        columns, then col2im); dL/dW = correlation of x with dL/dy (the sum over positions of dL/dy times the
+        input patch under the kernel, i.e. dL/dy @ im2col(x)^T); dL/db = sum of dL/dy over N and the spatial
+        axes. Implemented by ``convnet.ops.conv.ConvNd``.
+
     Example:
         >>> import convnet as cn
         >>> conv3d(cn.ones(1, 1, 4, 4, 4), cn.ones(2, 1, 3, 3, 3), padding='same').shape
@@ -234,6 +264,12 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     Shape:
         input (N, C_in, L); weight (C_in, C_out/groups, kL); output (N, C_out, L_out) with
         ``L_out = (L - 1)s - 2p + d(kL - 1) + output_padding + 1``.
+
+    Backward:
+        dL/dx = conv(dL/dy, W), the ordinary cross-correlation of the upstream gradient with the same weight,
+        stride, padding, dilation and groups (the transpose of a transpose); dL/dW = correlation of dL/dy with
+        x (conv's weight gradient with the roles of input and upstream gradient swapped: x @ im2col(dL/dy)^T);
+        dL/db = sum of dL/dy over N and the spatial axes. Implemented by ``convnet.ops.conv.ConvTransposeNd``.
 
     Example:
         >>> import convnet as cn
@@ -268,6 +304,12 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
         ``H_out = (H - 1)s_h - 2p_h + d_h(kH - 1) + output_padding_h + 1``
         (``shapes.conv_transpose_output_size``), likewise ``W_out``.
 
+    Backward:
+        dL/dx = conv(dL/dy, W), the ordinary cross-correlation of the upstream gradient with the same weight,
+        stride, padding, dilation and groups (the transpose of a transpose); dL/dW = correlation of dL/dy with
+        x (conv's weight gradient with the roles of input and upstream gradient swapped: x @ im2col(dL/dy)^T);
+        dL/db = sum of dL/dy over N and the spatial axes. Implemented by ``convnet.ops.conv.ConvTransposeNd``.
+
     Example:
         >>> import convnet as cn
         >>> conv_transpose2d(cn.ones(1, 4, 4, 4), cn.ones(4, 2, 3, 3), stride=2, padding=1,
@@ -284,6 +326,12 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     Shape:
         input (N, C_in, D, H, W); weight (C_in, C_out/groups, kD, kH, kW); each output size by
         ``shapes.conv_transpose_output_size``.
+
+    Backward:
+        dL/dx = conv(dL/dy, W), the ordinary cross-correlation of the upstream gradient with the same weight,
+        stride, padding, dilation and groups (the transpose of a transpose); dL/dW = correlation of dL/dy with
+        x (conv's weight gradient with the roles of input and upstream gradient swapped: x @ im2col(dL/dy)^T);
+        dL/db = sum of dL/dy over N and the spatial axes. Implemented by ``convnet.ops.conv.ConvTransposeNd``.
 
     Example:
         >>> import convnet as cn
@@ -328,6 +376,11 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
         output (N, C·kH·kW, L), ``L = H_blocks·W_blocks`` with
         ``H_blocks = floor((H + 2p - d(kH-1) - 1)/s) + 1``; row ``c·kH·kW + i·kW + j``.
 
+    Backward:
+        dL/dx = fold(dL/dy): the adjoint of a gather is a scatter-add, so every column entry's gradient is
+        added back at the pixel it was copied from (overlapping windows sum). Implemented by
+        ``convnet.ops.im2col.Unfold``.
+
     Example:
         >>> import convnet as cn
         >>> unfold(cn.ones(2, 3, 4, 4), 2).shape
@@ -356,6 +409,10 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
 
     Shape:
         output (N, C, H, W); ``L`` must equal the number of blocks :func:`unfold` would give.
+
+    Backward:
+        dL/dx = unfold(dL/dy): the adjoint of a scatter-add is a gather, so every column entry receives the
+        gradient of the pixel it was added to. Implemented by ``convnet.ops.im2col.Fold``.
 
     Example:
         >>> import convnet as cn

@@ -27,6 +27,11 @@ def linear(input, weight, bias=None):
     Shape:
         output ``(*, out_features)``.
 
+    Backward:
+        With the leading dims flattened to B rows and G = dL/dy of shape (B, out): dL/dx = G W ((B, out) @
+        (out, in)); dL/dW = G^T x ((out, B) @ (B, in)); dL/db = sum of G over the rows. Implemented by
+        ``convnet.ops.linear.Linear``.
+
     Example:
         >>> import convnet as cn
         >>> linear(cn.randn(8, 3, 5), cn.randn(4, 5), cn.zeros(4)).shape
@@ -98,6 +103,10 @@ def dropout(input, p=0.5, training=True, inplace=False):
     Shape:
         output has the shape of ``input``.
 
+    Backward:
+        dL/dx = dL/dy * mask / (1 - p), the same mask and scale as the forward; identity when ``training`` is
+        False. Implemented by ``convnet.ops.linear.Dropout``.
+
     Example:
         >>> import convnet as cn
         >>> dropout(cn.ones(4), p=0.5, training=False).tolist()
@@ -107,7 +116,12 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False):
-    """Drop whole channels of ``(N, C, L)`` (or unbatched ``(C, L)``) inputs."""
+    """Drop whole channels of ``(N, C, L)`` (or unbatched ``(C, L)``) inputs.
+
+    Backward:
+        dL/dx = dL/dy * mask / (1 - p), the same mask and scale as the forward (one mask value per channel,
+        broadcast over L); identity when ``training`` is False. Implemented by ``convnet.ops.linear.Dropout``.
+    """
     _check_p("dropout1d", p)
     if input.ndim not in (2, 3):
         raise ShapeError(f"dropout1d: expected a 2D (C, L) or 3D (N, C, L) input, got shape {input.shape}")
@@ -119,6 +133,11 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     """Drop whole channels (feature maps) of ``(N, C, H, W)`` inputs, mask ``(N, C, 1, 1)``.
 
     As in torch, any input with 2+ dims is read as ``(N, C, *)``: a 3D input is ``(N, C, L)``.
+
+    Backward:
+        dL/dx = dL/dy * mask / (1 - p), the same mask and scale as the forward (one mask value per channel,
+        broadcast over H, W); identity when ``training`` is False. Implemented by
+        ``convnet.ops.linear.Dropout``.
 
     Example:
         >>> import convnet as cn
@@ -132,7 +151,13 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
 
 
 def dropout3d(input, p=0.5, training=True, inplace=False):
-    """Drop whole channels of ``(N, C, D, H, W)`` inputs; other ranks are unbatched ``(C, *)`` (torch)."""
+    """Drop whole channels of ``(N, C, D, H, W)`` inputs; other ranks are unbatched ``(C, *)`` (torch).
+
+    Backward:
+        dL/dx = dL/dy * mask / (1 - p), the same mask and scale as the forward (one mask value per channel,
+        broadcast over D, H, W); identity when ``training`` is False. Implemented by
+        ``convnet.ops.linear.Dropout``.
+    """
     _check_p("dropout3d", p)
     if input.ndim < 1:
         raise ShapeError(f"dropout3d: expected a 5D input (N, C, D, H, W), got shape {input.shape}")
@@ -146,6 +171,10 @@ _SELU_ALPHA_SCALED = 1.7580993408473766  # selu's alpha * scale: the saturation 
 def alpha_dropout(input, p=0.5, training=False, inplace=False):
     """Dropout for SELU networks: dropped units are set to SELU's saturation value and an affine
     correction ``a x + b`` keeps zero mean and unit variance (Klambauer et al. 2017, as torch).
+
+    Backward:
+        dL/dx = a * dL/dy where the unit was kept, 0 where it was dropped (the shift b is a constant);
+        identity when ``training`` is False.
 
     Example:
         >>> import convnet as cn

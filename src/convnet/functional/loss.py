@@ -99,6 +99,13 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     Shape:
         'none' -> ``(N, d1, ...)``; otherwise a scalar.
 
+    Backward:
+        Class-index targets: dL/dz = g * w_y * (softmax(z) - onehot(y)) per sample (softmax minus the weighted
+        one-hot), g the upstream gradient, divided by the summed target weights for ``'mean'``; with label
+        smoothing eps the one-hot becomes the coefficients coef_c = (1 - eps) w_y [c = y] + eps/C w_c and
+        dL/dz_c = g * (p_c * sum_k coef_k - coef_c) (``convnet.ops.loss.CrossEntropy``). Probability targets:
+        composite through log_softmax, dL/dz = g * (p * sum_c w_c t_c - w * t).
+
     Example:
         >>> import convnet as cn
         >>> cross_entropy(cn.zeros(2, 4), cn.tensor([1, 3])).item()  # log 4
@@ -162,6 +169,11 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     Shape:
         'none' -> ``(N, d1, ...)``; otherwise a scalar.
 
+    Backward:
+        dL/dinput[n, y_n] = -w_{y_n} * g_n (divided by the summed target weights for ``'mean'``), zero for
+        every other class and for ignored targets: the upstream gradient scattered into the target's class
+        slot (``convnet.ops.loss.NLLLoss``).
+
     Example:
         >>> import convnet as cn
         >>> nll_loss(cn.tensor([[-1.0, -2.0]]), cn.tensor([1])).item()
@@ -211,6 +223,10 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
 
     With ``weight`` (input's shape), ``'mean'`` is ``sum(w (x - y)^2) / sum(w)``.
 
+    Backward:
+        Composite: dL/dx = 2 (x - y) * w * g, divided by the element count (or sum(w)) for ``'mean'``; dL/dy =
+        -dL/dx.
+
     Example:
         >>> import convnet as cn
         >>> mse_loss(cn.tensor([1.0, 3.0]), cn.tensor([0.0, 0.0]), reduction='sum').item()
@@ -226,6 +242,10 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean absolute error ``|x - y|`` (gradient ``sign(x - y)``, 0 at 0).
 
+    Backward:
+        Composite: dL/dx = sign(x - y) * w * g (0 where x = y), divided by the element count for ``'mean'``;
+        dL/dy = -dL/dx.
+
     Example:
         >>> import convnet as cn
         >>> l1_loss(cn.tensor([1.0, -3.0]), cn.tensor([0.0, 0.0])).item()
@@ -239,6 +259,10 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta`` (``d = x - y``; beta=0 is L1).
+
+    Backward:
+        Composite: with d = x - y, dL/dx = g * d / beta where ``|d| < beta``, else g * sign(d) (divided by the
+        element count for ``'mean'``); dL/dy = -dL/dx.
 
     Example:
         >>> import convnet as cn
@@ -262,6 +286,10 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """``0.5 d^2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``.
 
     With ``weight`` (input's shape), ``'mean'`` is ``mean(w * loss)`` (torch's convention).
+
+    Backward:
+        Composite: with d = x - y, dL/dx = g * d where ``|d| < delta``, else g * delta * sign(d) (times
+        ``weight``, divided by the element count for ``'mean'``); dL/dy = -dL/dx.
 
     Example:
         >>> import convnet as cn
@@ -300,6 +328,10 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 
     ``l = -w (y log x + (1 - y) log(1 - x))`` with each log clamped at -100 (torch).
 
+    Backward:
+        dL/dx = g * w * (x - y) / max(x (1 - x), 1e-12); dL/dy = g * w * (log(1 - x) - log x)
+        (``convnet.ops.loss.BinaryCrossEntropy``).
+
     Example:
         >>> import convnet as cn
         >>> round(binary_cross_entropy(cn.tensor([0.5]), cn.tensor([1.0])).item(), 4)
@@ -321,6 +353,11 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 
     ``l = w ((1 - y) x + (1 + (p - 1) y) log(1 + e^{-x}))`` with ``p = pos_weight``
     (broadcast along the last, class, dim), computed without overflow for large ``|x|``.
+
+    Backward:
+        dL/dx = g * w * (l_w (sigmoid(x) - 1) + 1 - y) with l_w = 1 + (p - 1) y, which is g * w * (sigmoid(x)
+        - y) without ``pos_weight``; dL/dy = g * w * (-x + (p - 1) softplus(-x))
+        (``convnet.ops.loss.BCEWithLogits``).
 
     Example:
         >>> import convnet as cn

@@ -79,6 +79,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     Shape:
         output has the shape of ``input``.
 
+    Backward:
+        With x_hat = (x - mean) * inv_std and g = dL/dy * weight: dL/dx = inv_std * (g - mean(g) - x_hat *
+        mean(g * x_hat)), the means over the M normalised elements of each channel (over N and the spatial
+        axes) (the gradient flows through the batch statistics); dL/dweight = sum of dL/dy * x_hat and
+        dL/dbias = sum of dL/dy over the same axes. Implemented by ``convnet.ops.norm.Normalize``. In eval
+        mode (``training=False``) the statistics are constants and dL/dx = dL/dy * weight * inv_std.
+
     Example:
         >>> import convnet as cn
         >>> x = cn.randn(4, 3, 5, 5)
@@ -130,6 +137,14 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     Shape:
         output has the shape of ``input``.
 
+    Backward:
+        With x_hat = (x - mean) * inv_std and g = dL/dy * weight: dL/dx = inv_std * (g - mean(g) - x_hat *
+        mean(g * x_hat)), the means over the M normalised elements of each sample and channel (over the
+        spatial axes) (the gradient flows through the batch statistics); dL/dweight = sum of dL/dy * x_hat and
+        dL/dbias = sum of dL/dy over N and the spatial axes. Implemented by ``convnet.ops.norm.Normalize``.
+        With ``use_input_stats=False`` the running statistics are constants and dL/dx = dL/dy * weight *
+        inv_std.
+
     Example:
         >>> import convnet as cn
         >>> instance_norm(cn.randn(2, 3, 4, 4)).shape
@@ -179,6 +194,13 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     Shape:
         output has the shape of ``input``.
 
+    Backward:
+        With x_hat = (x - mean) * inv_std and g = dL/dy * weight: dL/dx = inv_std * (g - mean(g) - x_hat *
+        mean(g * x_hat)), the means over the M normalised elements of each sample (over the trailing
+        ``normalized_shape`` dims) (the gradient flows through the batch statistics); dL/dweight = sum of
+        dL/dy * x_hat and dL/dbias = sum of dL/dy over the leading dims. Implemented by
+        ``convnet.ops.norm.Normalize``.
+
     Example:
         >>> import convnet as cn
         >>> layer_norm(cn.randn(2, 3, 4), (3, 4)).shape
@@ -213,6 +235,13 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 
     Shape:
         output has the shape of ``input``.
+
+    Backward:
+        With x_hat = (x - mean) * inv_std and g = dL/dy * weight: dL/dx = inv_std * (g - mean(g) - x_hat *
+        mean(g * x_hat)), the means over the M normalised elements of each sample and group (over C/G channels
+        and the spatial axes) (the gradient flows through the batch statistics); dL/dweight = sum of dL/dy *
+        x_hat and dL/dbias = sum of dL/dy over N and the spatial axes (the affine step is a broadcast
+        multiply-add after the normalisation). Implemented by ``convnet.ops.norm.Normalize``.
 
     Example:
         >>> import convnet as cn
@@ -259,6 +288,12 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
 
     Shape:
         output has the shape of ``input``.
+
+    Backward:
+        Composite (square, a zero-padded window sum across channels, a power, a divide), so with d_c = k +
+        alpha/n * sum_{c' in window(c)} x_{c'}^2 the chain rule gives dL/dx_c = dL/dy_c * d_c^(-beta) - (2
+        alpha beta / n) * x_c * sum_{c'' whose window holds c} dL/dy_{c''} * x_{c''} * d_{c''}^(-beta-1); the
+        window sum's adjoint is the correlation with the flipped window (``convnet.ops.norm.WindowSum1d``).
 
     Example:
         >>> import convnet as cn
@@ -317,6 +352,13 @@ def local_contrast_norm(input, kernel_size=7, sigma=None, eps=1e-4):
 
     Shape:
         output has the shape and dtype of ``input``.
+
+    Backward:
+        Composite, so the chain rule runs through the subtractive step (dL/dx gets dL/dv minus the adjoint
+        Gaussian blur of the coverage-weighted channel mean of dL/dv), the local deviation and the ``max(c,
+        sigma)`` floor (the gradient goes to whichever of ``c`` and ``sigma`` won). Each Gaussian blur is a
+        separable zero-padded correlation whose adjoint is the correlation with the flipped window
+        (``convnet.ops.norm.WindowSum1d``).
 
     Example:
         >>> import convnet as cn

@@ -13,6 +13,12 @@ Output size along each spatial axis (PyTorch's rule; avg pooling has ``dilation 
 
 with ``ceil`` instead of ``floor`` when ``ceil_mode=True``, except that the last window must
 start inside the input or the left padding (see :func:`convnet.shapes.pool_output_size`).
+
+The arguments follow PyTorch's rules (padding at most half the kernel, every output size at
+least 1; a :class:`~convnet.errors.ShapeError` with the arithmetic otherwise). A window far larger
+than its input (``max_pool2d(x, 2000, padding=1000, stride=1)`` on a 4x4 ``x``, which PyTorch
+accepts) is pooled with the equivalent smaller window of :func:`convnet.shapes.pool_window_trim`,
+so it costs what the input does instead of a loop over millions of window offsets.
 """
 from __future__ import annotations
 
@@ -22,7 +28,8 @@ import numbers
 from ..ops import pool as _pool
 from ..ops._util import check_float
 from ..ops.elementwise import where
-from ..shapes import pool_output_formula, pool_output_size
+from .._backend import array_module
+from ..shapes import pool_output_formula, pool_output_size, pool_window_trim
 from ..errors import ShapeError
 
 _INT = {int}
@@ -90,9 +97,41 @@ def _window_args(fn, x, nd, kernel_size, stride, padding, dilation=1, ceil_mode=
     return k, s, p, d
 
 
+def _trimmed(x, nd, k, s, p, d, ceil_mode):
+    """An equivalent smaller window when the kernel is far larger than its input, else None.
+
+    Returns ``(k', p', out, crop)``: pool with kernel ``k'``, padding ``p'``, ``ceil_mode=False``,
+    then keep the first ``out`` windows along each axis (``crop`` says whether any are extra).
+    See :func:`convnet.shapes.pool_window_trim`; without it a 2000-wide window over a 4x4 input
+    loops over 4 million window offsets.
+    """
+    spatial = x.shape[-nd:]
+    out = tuple(pool_output_size(n, ki, si, pi, di, ceil_mode) for n, ki, si, pi, di in zip(spatial, k, s, p, d))
+    ab = [pool_window_trim(n, ki, si, pi, di, o) for n, ki, si, pi, di, o in zip(spatial, k, s, p, d, out)]
+    if not any(a + b for a, b in ab):
+        return None
+    k2 = tuple(ki - a - b for ki, (a, b) in zip(k, ab))
+    p2 = tuple(pi - a * di for pi, di, (a, _) in zip(p, d, ab))
+    out2 = tuple(pool_output_size(*args) for args in zip(spatial, k2, s, p2, d))
+    if any(o2 < o for o2, o in zip(out2, out)):
+        return None
+    return k2, p2, out, out2 != out
+
+
+def _crop(t, nd, out):
+    return t[(Ellipsis,) + tuple(slice(0, o) for o in out)] if t is not None else None
+
+
 def _max(fn, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, largest=True):
     k, s, p, d = _window_args(fn, input, nd, kernel_size, stride, padding, dilation, ceil_mode)
-    return _pool.max_pool(input, k, s, p, d, ceil_mode, return_indices, largest)
+    trim = _trimmed(input, nd, k, s, p, d, ceil_mode)
+    if trim is None:
+        return _pool.max_pool(input, k, s, p, d, ceil_mode, return_indices, largest)
+    k2, p2, out, crop = trim
+    res = _pool.max_pool(input, k2, s, p2, d, False, return_indices, largest)
+    if not crop:
+        return res
+    return tuple(_crop(r, nd, out) for r in res) if return_indices else _crop(res, nd, out)
 
 
 def _avg(fn, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
@@ -105,7 +144,26 @@ def _avg(fn, nd, input, kernel_size, stride, padding, ceil_mode, count_include_p
             raise TypeError(f"{fn}: divisor_override must be an int or None, got {divisor_override!r}")
         if divisor_override == 0:
             raise ShapeError(f"{fn}: divisor_override must be non-zero, got divisor_override=0")
-    return _pool.avg_pool(input, k, s, p, ceil_mode, count_include_pad, divisor_override)
+    trim = _trimmed(input, nd, k, s, p, (1,) * nd, ceil_mode)
+    if trim is None:
+        return _pool.avg_pool(input, k, s, p, ceil_mode, count_include_pad, divisor_override)
+    k2, p2, out, _ = trim
+    if divisor_override or not count_include_pad:  # the divisor does not depend on the padding
+        return _crop(_pool.avg_pool(input, k2, s, p2, False, count_include_pad, divisor_override), nd, out)
+    sums = _crop(_pool.avg_pool(input, k2, s, p2, False, True, 1), nd, out)  # window sums
+    return sums / _include_pad_divisor(input, input.shape[-nd:], k, s, p, out)
+
+
+def _include_pad_divisor(x, spatial, k, s, p, out):
+    """PyTorch's ``count_include_pad`` divisor per window of the original geometry, ``(*out)``:
+    the window ``[i*s - p, i*s - p + k)`` clipped to the padded border ``[-p, n + p)``."""
+    xp = array_module(x._data)
+    div = xp.ones(out, x._data.dtype)
+    for axis, (n, ki, si, pi, o) in enumerate(zip(spatial, k, s, p, out)):
+        start = xp.arange(o) * si - pi
+        size = xp.minimum(start + ki, n + pi) - start  # (o,)
+        div = div * size.reshape([o if a == axis else 1 for a in range(len(out))]).astype(div.dtype)
+    return div
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -123,6 +181,11 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         ``(N, C, H, W) -> (N, C, H_out, W_out)``,
         ``H_out = floor((H + 2p - d(k - 1) - 1) / s) + 1`` (ceil with ``ceil_mode``).
 
+    Backward:
+        dL/dx = dL/dy routed to the arg-max of each window only (the first maximum in scan order on a tie, as
+        PyTorch), zero elsewhere; an input that wins several overlapping windows receives the sum. Implemented
+        by ``convnet.ops.pool.MaxPoolNd``.
+
     Example:
         >>> import convnet as cn
         >>> max_pool2d(cn.randn(1, 3, 8, 8), 2).shape
@@ -133,6 +196,11 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """1-d max pooling, ``(N, C, L) -> (N, C, L_out)`` (see :func:`max_pool2d`).
+
+    Backward:
+        dL/dx = dL/dy routed to the arg-max of each window only (the first maximum in scan order on a tie, as
+        PyTorch), zero elsewhere; an input that wins several overlapping windows receives the sum. Implemented
+        by ``convnet.ops.pool.MaxPoolNd``.
 
     >>> import convnet as cn
     >>> max_pool1d(cn.randn(2, 3, 9), 3, stride=2).shape
@@ -145,6 +213,11 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """3-d max pooling, ``(N, C, D, H, W) -> (N, C, D_out, H_out, W_out)``; indices are
     ``d * H * W + h * W + w`` (see :func:`max_pool2d`).
 
+    Backward:
+        dL/dx = dL/dy routed to the arg-max of each window only (the first maximum in scan order on a tie, as
+        PyTorch), zero elsewhere; an input that wins several overlapping windows receives the sum. Implemented
+        by ``convnet.ops.pool.MaxPoolNd``.
+
     >>> import convnet as cn
     >>> max_pool3d(cn.randn(1, 2, 4, 4, 4), 2).shape
     (1, 2, 2, 2, 2)
@@ -156,6 +229,10 @@ def min_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """2-d min pooling: the smallest element of each window, ``-max_pool2d(-input)``; padding
     counts as ``+inf`` so it never wins. Arguments and shapes as :func:`max_pool2d`.
 
+    Backward:
+        dL/dx = dL/dy routed to the arg-min of each window only (the first minimum on a tie), zero elsewhere,
+        summed over overlapping windows. Implemented by ``convnet.ops.pool.MaxPoolNd`` with ``largest=False``.
+
     >>> import convnet as cn
     >>> min_pool2d(cn.tensor([[[[1., 2.], [3., 4.]]]]), 2).numpy().ravel().tolist()
     [1.0]
@@ -164,27 +241,58 @@ def min_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 
 def min_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """1-d min pooling, ``-max_pool1d(-input)`` (see :func:`min_pool2d`)."""
+    """1-d min pooling, ``-max_pool1d(-input)`` (see :func:`min_pool2d`).
+
+    Backward:
+        dL/dx = dL/dy routed to the arg-min of each window only (the first minimum on a tie), zero elsewhere,
+        summed over overlapping windows. Implemented by ``convnet.ops.pool.MaxPoolNd`` with ``largest=False``.
+    """
     return _max("min_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, False, largest=False)
 
 
 def min_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """3-d min pooling, ``-max_pool3d(-input)`` (see :func:`min_pool2d`)."""
+    """3-d min pooling, ``-max_pool3d(-input)`` (see :func:`min_pool2d`).
+
+    Backward:
+        dL/dx = dL/dy routed to the arg-min of each window only (the first minimum on a tie), zero elsewhere,
+        summed over overlapping windows. Implemented by ``convnet.ops.pool.MaxPoolNd`` with ``largest=False``.
+    """
     return _max("min_pool3d", 3, input, kernel_size, stride, padding, dilation, ceil_mode, False, largest=False)
 
 
 def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                             return_indices=True):
+    """See :func:`max_pool1d`; returns ``(output, indices)``.
+
+    Backward:
+        dL/dx = dL/dy routed to the arg-max of each window only (the first maximum in scan order on a tie, as
+        PyTorch), zero elsewhere; an input that wins several overlapping windows receives the sum. Implemented
+        by ``convnet.ops.pool.MaxPoolNd``.
+    """
     return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
 def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                             return_indices=True):
+    """See :func:`max_pool2d`; returns ``(output, indices)``.
+
+    Backward:
+        dL/dx = dL/dy routed to the arg-max of each window only (the first maximum in scan order on a tie, as
+        PyTorch), zero elsewhere; an input that wins several overlapping windows receives the sum. Implemented
+        by ``convnet.ops.pool.MaxPoolNd``.
+    """
     return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
 def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                             return_indices=True):
+    """See :func:`max_pool3d`; returns ``(output, indices)``.
+
+    Backward:
+        dL/dx = dL/dy routed to the arg-max of each window only (the first maximum in scan order on a tie, as
+        PyTorch), zero elsewhere; an input that wins several overlapping windows receives the sum. Implemented
+        by ``convnet.ops.pool.MaxPoolNd``.
+    """
     return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
@@ -206,6 +314,11 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         ``(N, C, H, W) -> (N, C, H_out, W_out)``, ``H_out = floor((H + 2p - k) / s) + 1``
         (ceil with ``ceil_mode``).
 
+    Backward:
+        dL/dx_i = sum over the windows w containing i of dL/dy_w / divisor_w: each output's gradient is spread
+        evenly over its window (the divisor of the forward: window size, clipped as ``count_include_pad``
+        says, or ``divisor_override``), overlaps added. Implemented by ``convnet.ops.pool.AvgPoolNd``.
+
     Example:
         >>> import convnet as cn
         >>> avg_pool2d(cn.ones(1, 1, 4, 4), 2).numpy().ravel().tolist()
@@ -218,6 +331,11 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     """1-d average pooling, ``(N, C, L) -> (N, C, L_out)`` (see :func:`avg_pool2d`).
 
+    Backward:
+        dL/dx_i = sum over the windows w containing i of dL/dy_w / divisor_w: each output's gradient is spread
+        evenly over its window (the divisor of the forward: window size, clipped as ``count_include_pad``
+        says, or ``divisor_override``), overlaps added. Implemented by ``convnet.ops.pool.AvgPoolNd``.
+
     >>> import convnet as cn
     >>> avg_pool1d(cn.ones(1, 1, 6), 3, stride=2, padding=1).shape
     (1, 1, 3)
@@ -228,6 +346,11 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """3-d average pooling, ``(N, C, D, H, W) -> (N, C, D_out, H_out, W_out)`` (see :func:`avg_pool2d`).
+
+    Backward:
+        dL/dx_i = sum over the windows w containing i of dL/dy_w / divisor_w: each output's gradient is spread
+        evenly over its window (the divisor of the forward: window size, clipped as ``count_include_pad``
+        says, or ``divisor_override``), overlaps added. Implemented by ``convnet.ops.pool.AvgPoolNd``.
 
     >>> import convnet as cn
     >>> avg_pool3d(cn.ones(1, 1, 4, 4, 4), 2).shape
@@ -249,13 +372,22 @@ def _lp(fn, nd, input, norm_type, kernel_size, stride, ceil_mode):
 
 
 def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
-    """Power-average pooling ``(sum_window x^p)^(1/p)``, composed from :func:`avg_pool1d`."""
+    """Power-average pooling ``(sum_window x^p)^(1/p)``, composed from :func:`avg_pool1d`.
+
+    Backward:
+        Composite (``x ** p``, average pooling and a power), so by the chain rule dL/dx_i = sum over the
+        windows w containing i of dL/dy_w * x_i^(p-1) * y_w^(1-p); a window whose sum is 0 passes no gradient.
+    """
     return _lp("lp_pool1d", 1, input, norm_type, kernel_size, stride, ceil_mode)
 
 
 def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """Power-average pooling ``(sum_window x^p)^(1/p)`` over 2-d windows (``p = 1``: sum pooling,
     ``p -> inf``: max pooling), composed from :func:`avg_pool2d` and powers.
+
+    Backward:
+        Composite (``x ** p``, average pooling and a power), so by the chain rule dL/dx_i = sum over the
+        windows w containing i of dL/dy_w * x_i^(p-1) * y_w^(1-p); a window whose sum is 0 passes no gradient.
 
     >>> import convnet as cn
     >>> lp_pool2d(cn.ones(1, 1, 4, 4), 2, 2).numpy().ravel().tolist()
@@ -265,7 +397,12 @@ def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
 
 
 def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
-    """Power-average pooling over 3-d windows (see :func:`lp_pool2d`)."""
+    """Power-average pooling over 3-d windows (see :func:`lp_pool2d`).
+
+    Backward:
+        Composite (``x ** p``, average pooling and a power), so by the chain rule dL/dx_i = sum over the
+        windows w containing i of dL/dy_w * x_i^(p-1) * y_w^(1-p); a window whose sum is 0 passes no gradient.
+    """
     return _lp("lp_pool3d", 3, input, norm_type, kernel_size, stride, ceil_mode)
 
 
@@ -304,6 +441,11 @@ def adaptive_avg_pool2d(input, output_size):
     Shape:
         ``(N, C, H, W) -> (N, C, H_out, W_out)``.
 
+    Backward:
+        dL/dx = A^T dL/dy along each spatial axis, A the (out, in) averaging matrix of the adaptive windows:
+        each output's gradient spread evenly over its window, overlaps added. Implemented by
+        ``convnet.ops.pool.AdaptiveAvgPoolNd``.
+
     Example:
         >>> import convnet as cn
         >>> adaptive_avg_pool2d(cn.randn(2, 8, 7, 5), (3, None)).shape
@@ -313,18 +455,34 @@ def adaptive_avg_pool2d(input, output_size):
 
 
 def adaptive_avg_pool1d(input, output_size):
-    """1-d adaptive average pooling, ``(N, C, L) -> (N, C, L_out)`` (see :func:`adaptive_avg_pool2d`)."""
+    """1-d adaptive average pooling, ``(N, C, L) -> (N, C, L_out)`` (see :func:`adaptive_avg_pool2d`).
+
+    Backward:
+        dL/dx = A^T dL/dy along each spatial axis, A the (out, in) averaging matrix of the adaptive windows:
+        each output's gradient spread evenly over its window, overlaps added. Implemented by
+        ``convnet.ops.pool.AdaptiveAvgPoolNd``.
+    """
     return _pool.adaptive_avg_pool(input, _adaptive_size("adaptive_avg_pool1d", input, 1, output_size))
 
 
 def adaptive_avg_pool3d(input, output_size):
-    """3-d adaptive average pooling, ``(N, C, D, H, W) -> (N, C, D_out, H_out, W_out)``."""
+    """3-d adaptive average pooling, ``(N, C, D, H, W) -> (N, C, D_out, H_out, W_out)``.
+
+    Backward:
+        dL/dx = A^T dL/dy along each spatial axis, A the (out, in) averaging matrix of the adaptive windows:
+        each output's gradient spread evenly over its window, overlaps added. Implemented by
+        ``convnet.ops.pool.AdaptiveAvgPoolNd``.
+    """
     return _pool.adaptive_avg_pool(input, _adaptive_size("adaptive_avg_pool3d", input, 3, output_size))
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """2-d adaptive max pooling: the max over the same windows as :func:`adaptive_avg_pool2d`;
     ``return_indices`` also gives the flat per-plane arg-max ``h * W + w`` (int64).
+
+    Backward:
+        dL/dx = dL/dy scatter-added at each window's arg-max (the returned indices), zero elsewhere.
+        Implemented by ``convnet.ops.pool.AdaptiveMaxPoolNd``.
 
     Example:
         >>> import convnet as cn
@@ -337,26 +495,54 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):
-    """1-d adaptive max pooling (see :func:`adaptive_max_pool2d`)."""
+    """1-d adaptive max pooling (see :func:`adaptive_max_pool2d`).
+
+    Backward:
+        dL/dx = dL/dy scatter-added at each window's arg-max (the returned indices), zero elsewhere.
+        Implemented by ``convnet.ops.pool.AdaptiveMaxPoolNd``.
+    """
     size = _adaptive_size("adaptive_max_pool1d", input, 1, output_size)
     return _pool.adaptive_max_pool(input, size, return_indices)
 
 
 def adaptive_max_pool3d(input, output_size, return_indices=False):
-    """3-d adaptive max pooling (see :func:`adaptive_max_pool2d`)."""
+    """3-d adaptive max pooling (see :func:`adaptive_max_pool2d`).
+
+    Backward:
+        dL/dx = dL/dy scatter-added at each window's arg-max (the returned indices), zero elsewhere.
+        Implemented by ``convnet.ops.pool.AdaptiveMaxPoolNd``.
+    """
     size = _adaptive_size("adaptive_max_pool3d", input, 3, output_size)
     return _pool.adaptive_max_pool(input, size, return_indices)
 
 
 def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
+    """See :func:`adaptive_max_pool1d`; returns ``(output, indices)``.
+
+    Backward:
+        dL/dx = dL/dy scatter-added at each window's arg-max (the returned indices), zero elsewhere.
+        Implemented by ``convnet.ops.pool.AdaptiveMaxPoolNd``.
+    """
     return adaptive_max_pool1d(input, output_size, True)
 
 
 def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
+    """See :func:`adaptive_max_pool2d`; returns ``(output, indices)``.
+
+    Backward:
+        dL/dx = dL/dy scatter-added at each window's arg-max (the returned indices), zero elsewhere.
+        Implemented by ``convnet.ops.pool.AdaptiveMaxPoolNd``.
+    """
     return adaptive_max_pool2d(input, output_size, True)
 
 
 def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
+    """See :func:`adaptive_max_pool3d`; returns ``(output, indices)``.
+
+    Backward:
+        dL/dx = dL/dy scatter-added at each window's arg-max (the returned indices), zero elsewhere.
+        Implemented by ``convnet.ops.pool.AdaptiveMaxPoolNd``.
+    """
     return adaptive_max_pool3d(input, output_size, True)
 
 

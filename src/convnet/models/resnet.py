@@ -110,7 +110,7 @@ class ResNet(nn.Module):
 
     Example:
         >>> import convnet as cn
-        >>> cn.models.get("resnet18").eval()(cn.randn(1, 3, 64, 64)).shape
+        >>> cn.models.get("resnet18", num_classes=10).eval()(cn.randn(1, 3, 64, 64)).shape
         (1, 10)
     """
 

@@ -67,7 +67,7 @@ class VGG(nn.Module):
 
     Example:
         >>> import convnet as cn
-        >>> cn.models.get("vgg11")(cn.randn(1, 3, 32, 32)).shape
+        >>> cn.models.get("vgg11", num_classes=10, hidden=64)(cn.randn(1, 3, 32, 32)).shape
         (1, 10)
     """
 

@@ -60,6 +60,13 @@ class _ConvNd(Module):
         else:
             self.padding = shapes.ntuple(padding, n, "padding", name)
         self.output_padding = shapes.ntuple(output_padding, n, "output_padding", name)
+        # torch checks these at the first forward; here the constructor refuses them already
+        for arg, vals, least in (("kernel_size", self.kernel_size, 1), ("stride", self.stride, 1),
+                                 ("dilation", self.dilation, 1), ("output_padding", self.output_padding, 0),
+                                 ("padding", () if isinstance(self.padding, str) else self.padding, 0)):
+            if any(v < least for v in vals):
+                rule = "greater than zero" if least else "non-negative"
+                raise ShapeError(f"{name}: {arg} should be {rule}, got {arg}={vals}")
         self.transposed = self._transposed
         self.groups = int(groups)
         self.padding_mode = padding_mode

@@ -10,10 +10,19 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from ..autograd import no_grad
-from ..tensor import Tensor
+from ..device import check_device
+from ..tensor import Tensor, parse_to_args
 from ..errors import ShapeError
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class StateDictKeyError(KeyError, RuntimeError):
+    """``load_state_dict(strict=True)`` found missing or unexpected keys (a ``KeyError``, and a
+    ``RuntimeError`` as torch raises)."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
 
 
 class Parameter(Tensor):
@@ -171,8 +180,10 @@ class Module:
 
     # ------------------------------------------------------------------ modes
     def train(self, mode=True):
+        # a module frozen by ``convnet.freeze`` (its ``_frozen_eval`` flag) stays in eval mode, so the
+        # batch norm of a frozen base keeps its running statistics while the head trains
         for m in self.modules():
-            object.__setattr__(m, "training", bool(mode))
+            object.__setattr__(m, "training", bool(mode) and not m.__dict__.get("_frozen_eval", False))
         return self
 
     def eval(self):
@@ -196,23 +207,47 @@ class Module:
         fn(self)
         return self
 
-    def to(self, dtype):
-        """Convert floating parameters and buffers to ``dtype`` in place (like ``module.to(dtype)``)."""
+    def to(self, *args, **kwargs):
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``: converts floating
+        parameters and buffers (and their gradients) to ``dtype`` in place and returns ``self``.
+        Only the CPU exists: another device raises RuntimeError."""
+        device, dtype, _ = parse_to_args(args, kwargs)
+        if device is not None:
+            check_device(device, "Module.to")
+        if dtype is None:
+            return self
         dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
+        if dtype == np.float16:
+            raise TypeError("nn.Module.to: float16 training is not supported (convnet computes in float32 "
+                            "or float64)")
         for m in self.modules():
             for store in (m._parameters, m._buffers):
                 for t in store.values():
-                    if t is not None and t._data.dtype.kind == "f":
+                    if t is not None and t._data.dtype.kind == "f" and t._data.dtype != dtype:
                         t._data = t._data.astype(dtype)
                         if t.grad is not None:
                             t.grad = Tensor._wrap(t.grad._data.astype(dtype), False)
         return self
+
+    def cpu(self):
+        return self
+
+    def cuda(self, device=None):
+        check_device("cuda" if device is None else device, "Module.cuda")
 
     def float(self):
         return self.to(np.float32)
 
     def double(self):
         return self.to(np.float64)
+
+    def half(self):
+        return self.to(np.float16)
+
+    def type(self, dst_type):
+        return self.to(dst_type)
 
     # ------------------------------------------------------------------ state
     def state_dict(self, prefix=""):
@@ -230,8 +265,9 @@ class Module:
     def load_state_dict(self, state_dict, strict=True):
         """Copy values (Tensors or NumPy arrays) into this module's parameters and buffers.
 
-        Raises ``KeyError`` listing missing/unexpected keys when ``strict`` and
-        ``ValueError`` listing every key whose shape differs.
+        Raises ``KeyError`` (also a ``RuntimeError``) listing missing/unexpected keys when
+        ``strict``, and ``ShapeError`` (``ValueError`` + ``RuntimeError``) listing every key whose
+        shape differs. Returns ``(missing_keys, unexpected_keys)``.
         """
         own = {}
         for mprefix, m in self.named_modules():
@@ -252,7 +288,7 @@ class Module:
             raise ShapeError("load_state_dict: size mismatch for " + str(len(mismatched)) + " key(s):\n  "
                              + "\n  ".join(mismatched))
         if strict and (missing or unexpected):
-            raise KeyError(f"load_state_dict: missing keys {missing}; unexpected keys {unexpected}")
+            raise StateDictKeyError(f"load_state_dict: missing keys {missing}; unexpected keys {unexpected}")
         with no_grad():
             for k, t in own.items():
                 if k in state_dict:

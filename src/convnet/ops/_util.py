@@ -54,7 +54,10 @@ def as_tensor_pair(a, b):
     gives float32), so ``x_float32 * 2.0`` stays float32.
     """
     if isinstance(a, Tensor) and isinstance(b, Tensor):
-        return a, b
+        if a._data.dtype == b._data.dtype:
+            return a, b
+        dtype = result_type(a, b)
+        return _cast_to(a, dtype), _cast_to(b, dtype)
     if isinstance(a, Tensor):
         b = _scalar_like(b, a)
         return _promote_int(a, b), b
@@ -64,9 +67,44 @@ def as_tensor_pair(a, b):
     raise TypeError("expected at least one Tensor operand")
 
 
+def _category(dtype):
+    """torch's type categories: bool < integer < floating."""
+    return {"b": 0, "i": 1, "u": 1}.get(dtype.kind, 2)
+
+
+def promote_types(d1, d2):
+    """``torch.promote_types``: within a category NumPy's rule; across categories the dtype of
+    the higher category (int64 with float32 gives float32, not NumPy's float64)."""
+    d1, d2 = np.dtype(d1), np.dtype(d2)
+    c1, c2 = _category(d1), _category(d2)
+    if c1 != c2:
+        return d1 if c1 > c2 else d2
+    return np.result_type(d1, d2)
+
+
+def result_type(a, b):
+    """The dtype of a binary op on tensors ``a`` and ``b`` under torch's promotion rules: a
+    0-d tensor only decides the dtype when its category is higher than the other operand's."""
+    da, db = a._data.dtype, b._data.dtype
+    za, zb = a._data.ndim == 0, b._data.ndim == 0
+    if za == zb:
+        return promote_types(da, db)
+    dim_dtype, zero_dtype = (db, da) if za else (da, db)
+    return zero_dtype if _category(zero_dtype) > _category(dim_dtype) else dim_dtype
+
+
+def _cast_to(t, dtype):
+    if t._data.dtype == dtype:
+        return t
+    from .elementwise import cast
+
+    return cast(t, dtype)
+
+
 def _promote_int(t, scalar):
-    """An integer tensor meeting a float scalar computes in float32 (torch's rule)."""
-    if t.dtype.kind in "iub" and scalar.dtype.kind == "f":
+    """An integer tensor meeting a float scalar computes in the default float dtype, a bool
+    tensor meeting an int scalar in int64 (torch's rule: a scalar can only raise the category)."""
+    if _category(t._data.dtype) < _category(scalar._data.dtype):
         return Tensor._wrap(t._data.astype(scalar.dtype), False)
     return t
 
@@ -77,13 +115,20 @@ def _scalar_like(s, like):
         s = s.item() if hasattr(s, "item") else s
         if isinstance(s, bool) or not isinstance(s, numbers.Number):
             dtype = like.dtype
-        elif isinstance(s, numbers.Integral) or is_floating(like.dtype):
+        elif isinstance(s, numbers.Integral):
+            dtype = np.int64 if like.dtype == np.bool_ else like.dtype  # bool + 1 -> int64, as torch
+        elif is_floating(like.dtype):
             dtype = like.dtype
         elif like.dtype == np.bool_ or like.dtype.kind in "iu":
-            dtype = np.float32
+            from .._dtypes import get_default_dtype
+
+            dtype = get_default_dtype().dtype
         else:
             dtype = like.dtype
-        return Tensor._wrap(xp.asarray(s, dtype=dtype), False)
+        try:
+            return Tensor._wrap(xp.asarray(s, dtype=dtype), False)
+        except OverflowError:  # uint8 + 1000 wraps around, as torch
+            return Tensor._wrap(xp.asarray(s).astype(dtype), False)
     return Tensor(s)
 
 

@@ -19,7 +19,11 @@ def _batch_map(xp, work, out):
 
 class ReLU(Function):
     """max(x, 0), split over the batch on the worker pool for large inputs. Saves the output,
-    not a mask: ``out > 0`` exactly where ``x > 0`` (NaN stays NaN and gets no gradient)."""
+    not a mask: ``out > 0`` exactly where ``x > 0`` (NaN stays NaN and gets no gradient).
+
+    Backward:
+        dL/dx = dL/dy * [y > 0] (the saved output is the mask).
+    """
 
     def forward(self, x):
         xp = array_module(x)
@@ -68,6 +72,11 @@ def _same_layout_rows(*arrays):
 
 
 class LeakyReLU(Function):
+    """LeakyReLU.
+
+    Backward:
+        dL/dx = dL/dy * (1 if x > 0 else negative_slope), the saved slope.
+    """
     def forward(self, x, negative_slope=0.01):
         xp = array_module(x)
         self.slope = xp.where(x > 0, x.dtype.type(1), x.dtype.type(negative_slope))
@@ -78,6 +87,11 @@ class LeakyReLU(Function):
 
 
 class Sigmoid(Function):
+    """Sigmoid.
+
+    Backward:
+        dL/dx = dL/dy * y (1 - y), y the saved output.
+    """
     def forward(self, x):
         xp = array_module(x)
         # stable: exp of a non-positive number only
@@ -90,6 +104,11 @@ class Sigmoid(Function):
 
 
 class Tanh(Function):
+    """Tanh.
+
+    Backward:
+        dL/dx = dL/dy * (1 - y^2), y the saved output.
+    """
     def forward(self, x):
         self.out = array_module(x).tanh(x)
         return self.out
@@ -99,15 +118,20 @@ class Tanh(Function):
 
 
 class Softplus(Function):
-    """softplus(x) = log(1 + exp(beta x)) / beta, linear where beta x > threshold (as torch)."""
+    """softplus(x) = log(1 + exp(beta x)) / beta, linear where beta x > threshold (as torch).
+
+    Backward:
+        dL/dx = dL/dy * sigmoid(beta x) (dL/dy where beta x > threshold).
+    """
 
     def forward(self, x, beta=1.0, threshold=20.0):
         xp = array_module(x)
         bx = x * beta
         self.linear = bx > threshold
         # log1p(exp(bx)) computed stably as max(bx,0) + log1p(exp(-|bx|))
-        soft = (xp.maximum(bx, 0) + xp.log1p(xp.exp(-xp.abs(bx)))) / beta
-        self.sig_bx = 1 / (1 + xp.exp(-bx))
+        e = xp.exp(-xp.abs(bx))                                   # never overflows
+        soft = (xp.maximum(bx, 0) + xp.log1p(e)) / beta
+        self.sig_bx = xp.where(bx >= 0, 1 / (1 + e), e / (1 + e))  # sigmoid(bx), stably
         return xp.where(self.linear, x, soft).astype(x.dtype, copy=False)
 
     def backward(self, g):  # d softplus = sigmoid(beta x)
@@ -115,7 +139,32 @@ class Softplus(Function):
         return xp.where(self.linear, g, g * self.sig_bx).astype(g.dtype, copy=False)
 
 
+class GELU(Function):
+    """Exact GELU, ``x Phi(x)`` with ``Phi`` the standard normal CDF (erf from SciPy, NumPy arrays).
+
+    Backward:
+        dL/dx = dL/dy * (Phi(x) + x phi(x)), phi the standard normal density.
+    """
+
+    def forward(self, x):
+        from scipy.special import erf
+        xp = array_module(x)
+        self.x = x
+        self.cdf = (0.5 * (1 + erf(x * x.dtype.type(0.7071067811865476)))).astype(x.dtype, copy=False)
+        return x * self.cdf
+
+    def backward(self, g):  # d/dx x Phi(x) = Phi(x) + x phi(x), phi the standard normal density
+        xp = array_module(g)
+        pdf = xp.exp(-0.5 * self.x * self.x) * self.x.dtype.type(0.3989422804014327)
+        return g * (self.cdf + self.x * pdf)
+
+
 class Softmax(Function):
+    """Softmax.
+
+    Backward:
+        dL/dx = y * (dL/dy - sum_dim(dL/dy * y)) (J^T g), y the saved output.
+    """
     def forward(self, x, dim=-1):
         xp = array_module(x)
         e = xp.exp(x - x.max(axis=dim, keepdims=True))
@@ -128,6 +177,11 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    """LogSoftmax.
+
+    Backward:
+        dL/dx = dL/dy - exp(y) * sum_dim(dL/dy), y the saved output.
+    """
     def forward(self, x, dim=-1):
         xp = array_module(x)
         shifted = x - x.max(axis=dim, keepdims=True)
@@ -173,3 +227,8 @@ def softmax(x, dim):
 def log_softmax(x, dim):
     check_float("log_softmax", "input", x)
     return LogSoftmax.apply(x, dim=normalize_dim(dim, x.ndim))
+
+
+def gelu_exact(x):
+    check_float("gelu", "input", x)
+    return GELU.apply(x)

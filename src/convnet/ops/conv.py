@@ -380,7 +380,13 @@ def _bias_grad(grad_out):
 
 
 class ConvNd(Function):
-    """``y = conv(x, W) + b`` for any number of spatial dims (see :func:`conv_forward`)."""
+    """``y = conv(x, W) + b`` for any number of spatial dims (see :func:`conv_forward`).
+
+    Backward:
+        dL/dx = full convolution of dL/dy with the flipped kernel (W^T @ gradient columns, then col2im: a
+        transposed convolution); dL/dW = correlation of x with dL/dy (dL/dy @ im2col(x)^T, summed over the
+        batch); dL/db = sum of dL/dy over N and the spatial axes.
+    """
 
     def forward(self, x, weight, bias=None, stride=(1,), padding=((0, 0),), dilation=(1,), groups=1):
         self.args = (tuple(stride), list(padding), tuple(dilation), groups)
@@ -403,6 +409,10 @@ class ConvTransposeNd(Function):
 
     Forward = conv's input gradient; backward w.r.t. the input = conv's forward; w.r.t. the
     weight = conv's weight gradient with the roles of input and upstream gradient swapped.
+
+    Backward:
+        dL/dx = conv(dL/dy, W) (an ordinary correlation); dL/dW = x @ im2col(dL/dy)^T; dL/db = sum of dL/dy
+        over N and the spatial axes.
     """
 
     def forward(self, x, weight, bias=None, stride=(1,), padding=((0, 0),), output_padding=(0,),

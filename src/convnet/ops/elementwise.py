@@ -138,7 +138,11 @@ class Sqrt(Function):
 
 
 class Abs(Function):
-    """|x|: the notes' absolute-value rectification. Gradient sign(x) (0 at 0, as torch)."""
+    """|x|: the notes' absolute-value rectification. Gradient sign(x) (0 at 0, as torch).
+
+    Backward:
+        dL/dx = dL/dy * sign(x), 0 at x = 0.
+    """
 
     def forward(self, a):
         self.save_for_backward(a)
@@ -150,6 +154,11 @@ class Abs(Function):
 
 
 class Clip(Function):
+    """Clip.
+
+    Backward:
+        dL/dx = dL/dy where lo <= x <= hi, else 0.
+    """
     def forward(self, a, lo=None, hi=None):
         xp = array_module(a)
         self.mask = xp.ones(a.shape, dtype=bool)
@@ -164,6 +173,12 @@ class Clip(Function):
 
 
 class Where(Function):
+    """Where.
+
+    Backward:
+        dL/da = dL/dy where cond, dL/db = dL/dy where not cond (each summed back to its input's shape over
+        broadcast axes).
+    """
     def forward(self, a, b, cond=None):
         self.cond = cond
         self.shapes = a.shape, b.shape
@@ -190,7 +205,15 @@ class Cast(Function):
 def add(a, b): return Add.apply(*as_tensor_pair(a, b))
 def sub(a, b): return Sub.apply(*as_tensor_pair(a, b))
 def mul(a, b): return Mul.apply(*as_tensor_pair(a, b))
-def div(a, b): return Div.apply(*as_tensor_pair(a, b))
+def div(a, b):
+    """True division; integer operands divide in the default float dtype (as torch)."""
+    for x, other in ((a, b), (b, a)):
+        if isinstance(x, Tensor) and not isinstance(other, Tensor) and x._data.dtype.kind in "biu":
+            from .._dtypes import get_default_dtype
+
+            x2 = Tensor._wrap(x._data.astype(get_default_dtype().dtype), False)
+            a, b = (x2, b) if x is a else (a, x2)
+    return Div.apply(*as_tensor_pair(a, b))
 def pow(a, b): return Pow.apply(*as_tensor_pair(a, b))
 def neg(a): return Neg.apply(a)
 def exp(a): return Exp.apply(a)
@@ -199,20 +222,34 @@ def sqrt(a): return Sqrt.apply(a)
 
 
 def abs(a):
-    """Absolute value, ``|x|`` (the notes' rectification layer)."""
+    """Absolute value, ``|x|`` (the notes' rectification layer).
+
+    Backward:
+        dL/dx = dL/dy * sign(x) (0 at x = 0, as PyTorch) (``Abs``).
+    """
     return Abs.apply(a)
 
 
 def clip(a, min=None, max=None):
+    """Limit ``a`` to ``[min, max]``; bounds may be numbers or tensors (which broadcast; the
+    gradient then goes to the bound where it was taken, to ``a`` where ``a`` was kept)."""
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = a if min is None else maximum(a, min)
+        return out if max is None else minimum(out, max)
     return Clip.apply(a, lo=min, hi=max)
 
 
 clamp = clip
 
 
-def where(cond, a, b):
-    """Pick ``a`` where ``cond`` is true and ``b`` elsewhere; broadcasts all three."""
-    a, b = as_tensor_pair(a, b) if not (isinstance(a, Tensor) and isinstance(b, Tensor)) else (a, b)
+def where(cond, a=None, b=None):
+    """Pick ``a`` where ``cond`` is true and ``b`` elsewhere; broadcasts all three (the dtype
+    follows torch's promotion). ``where(cond)`` alone is ``nonzero(cond, as_tuple=True)``."""
+    if a is None and b is None:
+        from .indexing import nonzero
+
+        return nonzero(cond, as_tuple=True)
+    a, b = as_tensor_pair(a, b)
     return Where.apply(a, b, cond=raw(cond).astype(bool))
 
 

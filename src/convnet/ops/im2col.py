@@ -81,7 +81,7 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
     """Unroll every receptive field of ``x`` into a column (like ``torch.nn.functional.unfold``).
 
     Args:
-        x: (N, C, *S) array, e.g. (N, C, H, W); any number of spatial dims.
+        x: ``(N, C, *S)`` array, e.g. (N, C, H, W); any number of spatial dims.
         kernel_size, stride, dilation: int or one value per spatial dim.
         padding: int, one int per spatial dim (symmetric), or one ``(before, after)`` pair
             per spatial dim (asymmetric, as ``padding='same'`` needs for even kernels).
@@ -136,7 +136,7 @@ def col2im(cols, input_shape, kernel_size, stride=1, padding=0, dilation=1):
 
     Args:
         cols: (N, C*prod(kernel_size), L) array (or anything reshapeable to that).
-        input_shape: (N, C, *S) of the image to rebuild (the unpadded size).
+        input_shape: ``(N, C, *S)`` of the image to rebuild (the unpadded size).
         kernel_size, stride, padding, dilation: as for :func:`im2col`.
 
     Returns:
@@ -202,7 +202,11 @@ def _fresh(out, src):
 
 
 class Unfold(Function):
-    """Sliding-window patches as columns (``F.unfold``); backward = :func:`col2im` (fold)."""
+    """Sliding-window patches as columns (``F.unfold``); backward = :func:`col2im` (fold).
+
+    Backward:
+        dL/dx = col2im(dL/dy): each column entry's gradient added back at its pixel.
+    """
 
     def forward(self, x, kernel_size=(1, 1), stride=(1, 1), padding=((0, 0), (0, 0)), dilation=(1, 1),
                 out_size=(1, 1)):
@@ -215,7 +219,11 @@ class Unfold(Function):
 
 
 class Fold(Function):
-    """Columns summed back into an image (``F.fold``); backward = :func:`im2col` (unfold)."""
+    """Columns summed back into an image (``F.fold``); backward = :func:`im2col` (unfold).
+
+    Backward:
+        dL/dx = im2col(dL/dy): each column entry gathers its pixel's gradient.
+    """
 
     def forward(self, cols, output_shape=(1, 1, 1, 1), kernel_size=(1, 1), stride=(1, 1),
                 padding=((0, 0), (0, 0)), dilation=(1, 1), out_size=(1, 1)):

@@ -30,7 +30,11 @@ def _mm(a, b):
 
 
 class Linear(Function):
-    """``y = x W^T + b`` with any leading dims on ``x``, as one primitive."""
+    """``y = x W^T + b`` with any leading dims on ``x``, as one primitive.
+
+    Backward:
+        dL/dx = G W; dL/dW = G^T x; dL/db = sum of G over rows (G = dL/dy as (B, out)).
+    """
 
     def forward(self, x, weight, *bias):
         lead = x.shape[:-1]
@@ -58,7 +62,11 @@ class Linear(Function):
 
 
 class Dropout(Function):
-    """Multiply by a fixed mask that already holds the ``1/(1-p)`` scale."""
+    """Multiply by a fixed mask that already holds the ``1/(1-p)`` scale.
+
+    Backward:
+        dL/dx = dL/dy * mask (the saved mask, which holds the 1/(1-p) scale).
+    """
 
     def forward(self, x, mask=None):
         self.mask = mask

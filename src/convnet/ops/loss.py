@@ -27,6 +27,10 @@ class CrossEntropy(Function):
 
     Per element (``p = log_softmax(z)`` along the class axis, ``w_t`` the target's weight):
     ``l = (1 - eps) * w_t * (-p_t) + eps / C * sum_c w_c * (-p_c)`` (0 where ignored).
+
+    Backward:
+        dL/dz_c = g * (p_c * sum_k coef_k - coef_c), p = softmax(z), coef_c = (1 - eps) w_t [c = t] + eps/C
+        w_c (masked where ignored): softmax minus the smoothed, weighted one-hot.
     """
 
     def forward(self, z, target=None, weight=None, mask=None, label_smoothing=0.0):
@@ -65,7 +69,11 @@ class CrossEntropy(Function):
 
 
 class NLLLoss(Function):
-    """Negative log-likelihood: ``l = -w_t * input[n, t]`` (0 where ignored)."""
+    """Negative log-likelihood: ``l = -w_t * input[n, t]`` (0 where ignored).
+
+    Backward:
+        dL/dinput[n, t_n] = -w_{t_n} g_n, zero elsewhere (a scatter).
+    """
 
     def forward(self, logp, target=None, weight=None, mask=None):
         w_t = mask.astype(logp.dtype) if weight is None else weight[target] * mask
@@ -80,7 +88,11 @@ class NLLLoss(Function):
 
 
 class BinaryCrossEntropy(Function):
-    """``l = -w (t log x + (1 - t) log(1 - x))`` with each log clamped at -100, as torch."""
+    """``l = -w (t log x + (1 - t) log(1 - x))`` with each log clamped at -100, as torch.
+
+    Backward:
+        dL/dx = g w (x - t) / max(x (1 - x), 1e-12); dL/dt = g w (log(1 - x) - log x).
+    """
 
     def forward(self, x, t, weight=None):
         xp = array_module(x)
@@ -110,7 +122,12 @@ class BinaryCrossEntropy(Function):
 
 
 class BCEWithLogits(Function):
-    """``l = w ((1 - t) x + (1 + (pw - 1) t) softplus(-x))``: sigmoid + BCE without overflow."""
+    """``l = w ((1 - t) x + (1 + (pw - 1) t) softplus(-x))``: sigmoid + BCE without overflow.
+
+    Backward:
+        dL/dx = g w (l_w (sigmoid(x) - 1) + 1 - t), l_w = 1 + (pw - 1) t; dL/dt = g w (-x + (pw - 1)
+        softplus(-x)).
+    """
 
     def forward(self, x, t, weight=None, pos_weight=None):
         xp = array_module(x)

@@ -41,3 +41,37 @@ class MatMul(Function):
 
 def matmul(a, b):
     return MatMul.apply(*as_tensor_pair(a, b))
+
+
+def _check_dims(name, a, b, na, nb):
+    for arg, t, n in (("input", a, na), ("mat2" if name == "bmm" else "tensor", b, nb)):
+        if not hasattr(t, "ndim"):
+            raise TypeError(f"{name}: argument '{arg}' must be a Tensor, got {type(t).__name__}")
+        if t.ndim != n:
+            raise ShapeError(f"{name}: argument '{arg}' must be a {n}-D tensor, got shape {tuple(t.shape)}")
+
+
+def bmm(input, mat2):
+    """Batched matrix product: ``(B, n, m) @ (B, m, p) -> (B, n, p)``, no broadcasting (``torch.bmm``)."""
+    _check_dims("bmm", input, mat2, 3, 3)
+    if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
+        raise ShapeError(f"bmm: expected (B, n, m) and (B, m, p), got {tuple(input.shape)} and {tuple(mat2.shape)}")
+    return matmul(input, mat2)
+
+
+def dot(input, tensor):
+    """Inner product of two 1-d tensors of the same length: a 0-d tensor (``torch.dot``)."""
+    _check_dims("dot", input, tensor, 1, 1)
+    if input.shape[0] != tensor.shape[0]:
+        raise ShapeError(f"dot: inconsistent tensor size, expected tensors of the same number of elements, "
+                         f"got {input.shape[0]} and {tensor.shape[0]}")
+    return matmul(input, tensor)
+
+
+def outer(input, vec2):
+    """Outer product of two 1-d tensors: ``out[i, j] = input[i] * vec2[j]``, shape ``(n, m)``."""
+    from .elementwise import mul
+    from .movement import reshape
+
+    _check_dims("outer", input, vec2, 1, 1)
+    return mul(reshape(input, (-1, 1)), reshape(vec2, (1, -1)))               # (n, 1) * (1, m)

@@ -212,6 +212,11 @@ def pad(a, pad, mode="constant", value=0.0):
     """``torch.nn.functional.pad``: ``pad`` lists (left, right) pairs starting from the LAST dim.
 
     Modes: 'constant' (differentiable, negative values crop), 'reflect', 'replicate', 'circular'.
+
+    Backward:
+        'constant': dL/dx = dL/dy with the padded border sliced away (zeros where negative padding cropped);
+        'reflect', 'replicate', 'circular' are an index gather, so each output's gradient is added onto the
+        input element it copied.
     """
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2 or len(pad) // 2 > a.ndim:

@@ -210,6 +210,12 @@ class Normalize(Function):
             norm, layer/group/instance norm) so the gradient flows through them too; False
             when they are constants (batch norm in eval mode).
         eps: added to the variance.
+
+    Backward:
+        With x_hat = (x - mean) inv_std and g = dL/dy * weight: dL/dx = inv_std * (g - mean(g) - x_hat mean(g
+        x_hat)) over ``axes`` when ``batch_stats`` (the gradient flows through mean and variance), else dL/dx
+        = g inv_std; dL/dweight = sum of dL/dy x_hat, dL/dbias = sum of dL/dy over the axes they broadcast
+        along.
     """
 
     def forward(self, x, *affine, axes=(), mean=None, var=None, batch_stats=True, eps=1e-5):
@@ -424,6 +430,10 @@ class WindowSum1d(Function):
     ``out[i] = sum_t weights[t] * x[i + t - before]`` (outside ``x`` reads as 0), so with
     ``before + after = len(weights) - 1`` the length along ``axis`` is preserved. Needs
     ``before, after < len(weights)``.
+
+    Backward:
+        dL/dx = the correlation of dL/dy with the flipped window, zero padded by ``len(weights) - 1 - before``
+        and ``len(weights) - 1 - after`` (the adjoint of a correlation).
     """
 
     def forward(self, x, axis=1, weights=(1.0,), before=0, after=0):

@@ -171,7 +171,12 @@ def _scan_argmax(w, xpad, largest):
 
 
 class MaxPoolNd(Function):
-    """Max (or min, ``largest=False``) pooling over N spatial axes; padding is -inf (+inf)."""
+    """Max (or min, ``largest=False``) pooling over N spatial axes; padding is -inf (+inf).
+
+    Backward:
+        dL/dx = dL/dy routed to each window's arg-max (arg-min for ``largest=False``; first winner in scan
+        order on ties), zero elsewhere, summed where windows overlap.
+    """
 
     def forward(self, x, kernel_size=(), stride=(), padding=(), dilation=(), ceil_mode=False,
                 largest=True, indices_out=None):
@@ -341,7 +346,11 @@ def _avg_divisor(w, count_include_pad, divisor_override, xp, dtype):
 
 
 class AvgPoolNd(Function):
-    """Average pooling over N spatial axes; zero padding, PyTorch's divisor rule."""
+    """Average pooling over N spatial axes; zero padding, PyTorch's divisor rule.
+
+    Backward:
+        dL/dx_i = sum over the windows w containing i of dL/dy_w / divisor_w (spread evenly).
+    """
 
     def forward(self, x, kernel_size=(), stride=(), padding=(), ceil_mode=False, count_include_pad=True,
                 divisor_override=None):
@@ -383,7 +392,11 @@ def _adaptive_matrix(n, o, xp, dtype):
 
 class AdaptiveAvgPoolNd(Function):
     """Adaptive average pooling: separable, one linear map per spatial axis (a reshape-mean when
-    the size divides, else an (out, in) averaging matrix)."""
+    the size divides, else an (out, in) averaging matrix).
+
+    Backward:
+        dL/dx = A^T dL/dy along each axis, A the (out, in) averaging matrix.
+    """
 
     def forward(self, x, output_size=()):
         nd = len(output_size)
@@ -424,7 +437,11 @@ def _adaptive_avg_axis(y, axis, n, o, forward):
 class AdaptiveMaxPoolNd(Function):
     """Adaptive max pooling, separable: reduce the last axis first, then the previous ones,
     carrying the arg-max positions, which reproduces PyTorch's row-major scan (first max wins,
-    a NaN wins over everything and the last NaN is kept)."""
+    a NaN wins over everything and the last NaN is kept).
+
+    Backward:
+        dL/dx = dL/dy scatter-added at each window's arg-max.
+    """
 
     def forward(self, x, output_size=(), indices_out=None):
         xp = array_module(x)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from .._backend import array_module
-from .optimizer import Optimizer, _check_hyper, _lerp_
+from ._moments import adam_moments, check_betas
+from .optimizer import Optimizer, _check_hyper
 
 
 class Adam(Optimizer):
@@ -31,38 +32,20 @@ class Adam(Optimizer):
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
-                 maximize=False, decoupled_weight_decay=False):
+                 maximize=False, decoupled_weight_decay=False, foreach=None):
         _check_hyper(type(self).__name__, lr=lr, eps=eps, weight_decay=weight_decay)
-        for i, b in enumerate(betas):
-            if not 0.0 <= b < 1.0:
-                raise ValueError(f"{type(self).__name__}: invalid beta parameter at index {i}: {b} "
-                                 "(must be in [0, 1))")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+        betas = check_betas(type(self).__name__, betas)
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize,
                                       decoupled_weight_decay=decoupled_weight_decay))
 
     def _update(self, p, grad, group, state):
         xp = array_module(p._data)
-        lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = xp.zeros_like(p._data)
-            state["exp_avg_sq"] = xp.zeros_like(p._data)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = xp.zeros_like(p._data)
-        if group["maximize"]:
-            grad = -grad
-        state["step"] += 1
-        step = state["step"]
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                p._data *= 1 - lr * wd
-            else:
-                grad = grad + wd * p._data
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        _lerp_(m, grad, 1 - beta1)
-        v *= beta2
-        v += (1 - beta2) * grad * grad
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        new = not state
+        grad, step, m, v = adam_moments(p, grad, group, state)
+        if new and group["amsgrad"]:
+            state["max_exp_avg_sq"] = xp.zeros_like(p._data)
         step_size = lr / (1 - beta1 ** step)
         bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
         if group["amsgrad"]:
@@ -79,6 +62,6 @@ class AdamW(Adam):
     Adam step (Loshchilov & Hutter). ``weight_decay`` defaults to 1e-2."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
-                 maximize=False):
+                 maximize=False, foreach=None):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                          maximize=maximize, decoupled_weight_decay=True)

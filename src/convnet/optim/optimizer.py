@@ -8,6 +8,9 @@ parameter, on raw arrays.
 Updates never touch ``p.grad`` (gradient arrays may be shared); they change ``p.data`` in
 place, like PyTorch, so a ``module.state_dict()`` taken earlier aliases the new values
 (copy it if you want a snapshot).
+
+Every optimizer accepts PyTorch's ``foreach=`` keyword and ignores it: there is one implementation
+per rule (no multi-tensor or fused kernels).
 """
 from __future__ import annotations
 
@@ -127,10 +130,10 @@ class Optimizer:
 
     # ------------------------------------------------------------------ state
     def state_dict(self):
-        """``{"state": {index: {name: ndarray | number}}, "param_groups": [{..., "params": [index]}]}``.
+        """``{"state": {index: {name: Tensor | number}}, "param_groups": [{..., "params": [index]}]}``.
 
-        Parameters are numbered in group order, like PyTorch; arrays are copies, so the
-        dict is a snapshot that later steps do not change.
+        Parameters are numbered in group order, like PyTorch; state arrays come back as Tensors
+        holding copies, so the dict is a snapshot that later steps do not change.
         """
         index, groups, start = {}, [], 0
         for group in self.param_groups:
@@ -142,8 +145,7 @@ class Optimizer:
         state = {}
         for p, s in self.state.items():
             if id(p) in index and s:
-                state[index[id(p)]] = {k: (v.copy() if hasattr(v, "shape") and hasattr(v, "copy") else v)
-                                       for k, v in s.items()}
+                state[index[id(p)]] = {k: _state_tensor(v) for k, v in s.items()}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
@@ -185,6 +187,16 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines += [f"    {k}: {group[k]}" for k in sorted(group) if k != "params"]
         return "\n".join(lines) + "\n)"
+
+
+def _state_tensor(value):
+    """A state entry for ``state_dict()``: arrays become Tensors over a copy (torch's
+    ``state['exp_avg']`` is a Tensor); numbers stay numbers."""
+    if isinstance(value, Tensor):
+        return Tensor._wrap(value._data.copy(), False)
+    if hasattr(value, "shape") and hasattr(value, "copy"):
+        return Tensor._wrap(value.copy(), False)
+    return value
 
 
 def _cast_state(name, value, p):

@@ -1,0 +1,81 @@
+"""What augmentation costs: LeNet-5 on MNIST, batch 128, an "epoch" of 100 batches with and without
+affine + elastic augmentation (issue 14: at most 1.2x).
+
+    CONVNET_DATA=/work/shared/datasets .venv/bin/python benchmarks/augment_epoch.py
+    CONVNET_DATA=/work/shared/datasets .venv/bin/python benchmarks/augment_epoch.py --workers 2 --repeats 5
+
+The two runs alternate (plain, augmented, plain, ...) so both see the same machine load. The plain
+run loads batches in the main process (``num_workers=0``: one indexing call per batch, the fastest
+way without augmentation); the augmented run builds and augments its batches in ``--workers``
+processes (``DataLoader(num_workers=...)``), which overlap with the training step. Prints the
+median seconds of each and the median of the per-pair ratios augmented / plain.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+
+def _epoch(model, optimizer, loss_fn, loader, cn):
+    model.train()
+    t0 = time.perf_counter()
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - t0
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--batches", type=int, default=100, help="batches per epoch (default 100)")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--workers", type=int, default=2, help="loader processes for the augmented run (default 2)")
+    p.add_argument("--repeats", type=int, default=3, help="epochs each way (default 3)")
+    args = p.parse_args(argv)
+
+    import convnet as cn
+    from convnet import data, models, nn, optim
+    from convnet.data import transforms as T
+
+    cn.manual_seed(0)
+    full = data.get("mnist", "train", size=32)  # 28x28 zero-padded to 32x32, normalised
+    n = min(args.batches * args.batch_size, len(full))
+    subset = data.Subset(full, np.arange(n))
+    fill = -full.normalization["mean"][0] / full.normalization["std"][0]  # a black pixel, normalised
+    aug = T.Compose([T.RandomAffine(10, translate=(0.08, 0.08), scale=(0.9, 1.1), shear=10, fill=fill),
+                     T.ElasticTransform(34.0, 4.0, fill=fill)])
+    plain = data.DataLoader(subset, batch_size=args.batch_size, shuffle=True, seed=0)
+    kw = dict(num_workers=args.workers, persistent_workers=True) if args.workers else {}
+    augmented = data.DataLoader(subset, batch_size=args.batch_size, shuffle=True, seed=0, transform=aug, **kw)
+    model = models.get("lenet5", num_classes=10)
+    optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+
+    print(f"LeNet-5 on MNIST, {n // args.batch_size} batches of {args.batch_size} per epoch; augmentation: "
+          f"{aug.transforms[0]!r} then ElasticTransform(alpha=34, sigma=4); augmented loader: "
+          f"num_workers={args.workers}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", flush=True)
+    _epoch(model, optimizer, loss_fn, plain, cn)  # warm-up: caches, worker start
+    _epoch(model, optimizer, loss_fn, augmented, cn)
+    times = {"plain": [], "augmented": []}
+    for r in range(args.repeats):
+        order = ("plain", "augmented") if r % 2 == 0 else ("augmented", "plain")
+        for name in order:
+            times[name].append(_epoch(model, optimizer, loss_fn, plain if name == "plain" else augmented, cn))
+        print(f"  repeat {r + 1}: plain {times['plain'][-1]:.2f} s, augmented {times['augmented'][-1]:.2f} s",
+              flush=True)
+    ratios = [a / b for a, b in zip(times["augmented"], times["plain"])]
+    mp, ma = statistics.median(times["plain"]), statistics.median(times["augmented"])
+    print(f"median epoch: plain {mp:.2f} s, augmented {ma:.2f} s; ratio augmented/plain "
+          f"{statistics.median(ratios):.2f} (target <= 1.2)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""Worker processes for ``DataLoader(num_workers=N)``: load and augment batches in parallel.
+
+Design (as ``torch.utils.data``): one index queue per worker and one shared result queue. The main
+process hands out batch ``b`` to worker ``b % N`` (at most ``prefetch_factor`` batches ahead per
+worker) and yields results in batch order, whatever order they arrive in.
+
+Reproducibility: each task carries the batch's own seed (derived from the loader's generator, the
+epoch and the batch index, see ``loader.batch_generator``); the worker installs a generator seeded
+with it as the global generator while it fetches and transforms the batch. A batch therefore gets
+the same random augmentation whichever worker (or the main process, ``num_workers=0``) builds it.
+
+Shutdown: ``WorkerPool.shutdown`` sends every worker a stop message, joins it (terminating any that
+does not stop within a few seconds) and closes the queues. The iterator calls it when the epoch
+ends, when the loop is left early (``break`` drops the iterator and ``__del__`` runs), and when an
+error is raised; persistent pools are shut down when their ``DataLoader`` is garbage collected.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import random
+import sys
+import traceback
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import _backend
+
+__all__ = ["WorkerInfo", "get_worker_info", "WorkerPool", "WorkerError"]
+
+_worker_info = None
+_POLL_S = 1.0
+_JOIN_S = 5.0
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """What ``get_worker_info()`` returns inside a worker: ``id``, ``num_workers``, ``seed``, ``dataset``."""
+
+    id: int
+    num_workers: int
+    seed: int
+    dataset: object
+
+
+def get_worker_info():
+    """``WorkerInfo`` of the current worker process, or ``None`` in the main process."""
+    return _worker_info
+
+
+class WorkerError:
+    """An exception raised in a worker, carried to the main process with its traceback text."""
+
+    def __init__(self, worker_id, exc):
+        self.worker_id = worker_id
+        self.exc_type = type(exc)
+        lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+        self.text = "".join(lines[1:] if lines[0].startswith("Traceback") else lines)
+
+    def reraise(self):
+        msg = (f"Caught {self.exc_type.__name__} in DataLoader worker process {self.worker_id}.\n"
+               f"Original Traceback (most recent call last):\n{self.text}")
+        try:
+            err = self.exc_type(msg)
+        except Exception:  # exception types whose constructor needs other arguments
+            err = RuntimeError(msg)
+        raise err
+
+
+def _worker_loop(worker_id, num_workers, base_seed, fetch, index_queue, result_queue, init_fn, dataset):
+    """Body of one worker process: take ``(epoch_id, b, indices, seed)`` tasks until ``None``."""
+    global _worker_info
+    seed = (base_seed + worker_id) % 2**32
+    _worker_info = WorkerInfo(worker_id, num_workers, seed, dataset)
+    random.seed(seed)
+    np.random.seed(seed)
+    _backend.manual_seed(seed)
+    try:
+        if init_fn is not None:
+            init_fn(worker_id)
+    except Exception as e:  # reported with the first task's answer
+        init_error = WorkerError(worker_id, e)
+    else:
+        init_error = None
+    while True:
+        try:
+            task = index_queue.get(timeout=_POLL_S)
+        except queue.Empty:
+            if os.getppid() == 1:  # the main process died: leave
+                break
+            continue
+        if task is None:
+            break
+        epoch_id, b, indices, batch_seed = task
+        if init_error is not None:
+            result_queue.put((epoch_id, b, init_error))
+            continue
+        try:
+            out = fetch(indices, batch_seed)
+        except Exception as e:
+            out = WorkerError(worker_id, e)
+        result_queue.put((epoch_id, b, out))
+    result_queue.cancel_join_thread()
+    result_queue.close()
+
+
+def _context():
+    methods = mp.get_all_start_methods()
+    return mp.get_context("fork" if "fork" in methods and sys.platform.startswith("linux") else None)
+
+
+class WorkerPool:
+    """``num_workers`` processes running ``fetch(indices, batch_seed) -> batch``."""
+
+    def __init__(self, num_workers, fetch, dataset, base_seed, worker_init_fn=None):
+        ctx = _context()
+        self.num_workers = num_workers
+        self.result_queue = ctx.Queue()
+        self.index_queues = []
+        self.workers = []
+        self.alive = True
+        for w in range(num_workers):
+            iq = ctx.Queue()
+            p = ctx.Process(target=_worker_loop, daemon=True,
+                            args=(w, num_workers, base_seed, fetch, iq, self.result_queue, worker_init_fn, dataset))
+            p.start()
+            self.index_queues.append(iq)
+            self.workers.append(p)
+
+    def put(self, worker_id, task):
+        self.index_queues[worker_id].put(task)
+
+    def get(self, timeout):
+        """Next ``(epoch_id, b, batch)``; raises RuntimeError on timeout or when a worker died."""
+        waited = 0.0
+        while True:
+            step = _POLL_S if not timeout else min(_POLL_S, timeout - waited)
+            try:
+                return self.result_queue.get(timeout=step)
+            except queue.Empty:
+                waited += step
+                dead = [p for p in self.workers if not p.is_alive()]
+                if dead:
+                    codes = ", ".join(f"pid {p.pid} exit code {p.exitcode}" for p in dead)
+                    raise RuntimeError(f"DataLoader worker(s) exited unexpectedly ({codes})") from None
+                if timeout and waited >= timeout:
+                    raise RuntimeError(f"DataLoader timed out after {timeout} seconds waiting for a batch") from None
+
+    def shutdown(self):
+        if not self.alive:
+            return
+        self.alive = False
+        for iq, p in zip(self.index_queues, self.workers):
+            if p.is_alive():
+                try:
+                    iq.put(None)
+                except (OSError, ValueError):
+                    pass
+        for p in self.workers:
+            p.join(timeout=_JOIN_S)
+            if p.is_alive():
+                p.terminate()
+                p.join()
+        for q in self.index_queues + [self.result_queue]:
+            q.cancel_join_thread()
+            q.close()
+
+    def __del__(self):
+        try:
+            self.shutdown()
+        except Exception:  # interpreter shutdown: modules may already be gone
+            pass

@@ -1,0 +1,65 @@
+"""Kim (2014)'s sentence CNN: embedding, parallel 1-D convolutions, max-over-time pooling, dropout, linear."""
+from __future__ import annotations
+
+from .. import nn
+from ..ops import cat
+from . import register
+
+
+class TextCNN(nn.Module):
+    r"""Sentence classifier of Kim (2014), "Convolutional Neural Networks for Sentence Classification".
+
+    Token ids ``(N, L)`` -> embedding ``(N, L, E)`` -> transposed to ``(N, E, L)`` -> for each width ``k`` in
+    ``kernel_sizes`` a ``Conv1d(E, num_filters, k)`` + ReLU ``(N, F, L - k + 1)`` -> max over time ``(N, F)`` ->
+    concatenated ``(N, F * len(kernel_sizes))`` -> dropout -> linear ``(N, num_classes)``.
+
+    Args:
+        num_classes: output classes.
+        vocab_size: rows of the embedding table (id 0 is padding: a zero vector without gradient).
+        embedding_dim: size of each token vector ``E``.
+        kernel_sizes: filter widths (the paper's 3, 4, 5).
+        num_filters: filters per width ``F`` (the paper's 100).
+        dropout: dropout probability before the classifier (the paper's 0.5).
+        level: ``"char"`` or ``"word"``: which tokens the model reads (recorded for the tokenizer).
+
+    Shape:
+        ``(N, L)`` int64 with ``L >= max(kernel_sizes)`` -> ``(N, num_classes)``.
+
+    Example:
+        >>> import convnet as cn
+        >>> m = cn.models.textcnn(num_classes=14, vocab_size=100)
+        >>> m(cn.tensor([[5, 6, 7, 8, 9, 0]])).shape
+        (1, 14)
+    """
+
+    def __init__(self, num_classes, vocab_size, embedding_dim=64, kernel_sizes=(3, 4, 5), num_filters=100,
+                 dropout=0.5, level="char"):
+        super().__init__()
+        self.level = level
+        self.kernel_sizes = tuple(int(k) for k in kernel_sizes)
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
+        self.convs = nn.ModuleList([nn.Conv1d(embedding_dim, num_filters, k) for k in self.kernel_sizes])
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(num_filters * len(self.kernel_sizes), num_classes)
+
+    def forward(self, x):
+        if x.ndim != 2 or x.shape[1] < max(self.kernel_sizes):
+            raise ValueError(f"TextCNN: input must be token ids (N, L) with L >= {max(self.kernel_sizes)} (the "
+                             f"widest filter), received shape {tuple(x.shape)}")
+        e = self.embedding(x).transpose(1, 2)  # (N, L, E) -> (N, E, L)
+        pooled = [conv(e).relu().amax(2) for conv in self.convs]  # each (N, F, L-k+1) -> (N, F)
+        return self.fc(self.dropout(cat(pooled, 1)))  # (N, F * len(kernel_sizes)) -> (N, num_classes)
+
+
+@register("textcnn", input_shape=(1, 256))
+def textcnn(num_classes=14, in_channels=1, vocab_size=256, embedding_dim=64, kernel_sizes=(3, 4, 5),
+            num_filters=100, dropout=0.5, level="char"):
+    """Character-level Kim CNN (langid-gnu: 14 languages). ``in_channels`` is unused (one channel of token ids)."""
+    return TextCNN(num_classes, vocab_size, embedding_dim, kernel_sizes, num_filters, dropout, level)
+
+
+@register("textcnn_word", input_shape=(1, 64))
+def textcnn_word(num_classes=14, in_channels=1, vocab_size=20000, embedding_dim=128, kernel_sizes=(3, 4, 5),
+                 num_filters=100, dropout=0.5, level="word"):
+    """Word-level Kim CNN (the paper's setting). ``in_channels`` is unused (one channel of token ids)."""
+    return TextCNN(num_classes, vocab_size, embedding_dim, kernel_sizes, num_filters, dropout, level)

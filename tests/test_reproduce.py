@@ -1,0 +1,68 @@
+"""``convnet.reproduce`` and ``convnet reproduce``: the defined runs, one tiny real run on the
+offline digits (numbers checked against the saved checkpoint), reports and CLI errors."""
+import json
+
+import numpy as np
+import pytest
+
+import convnet as cn
+from convnet import data, reproduce
+from convnet.cli.main import main
+
+TINY = reproduce.Run("test", "digits test accuracy", "-", "-", "digits", {"lenet5": ("lenet5", {})}, epochs=2,
+                     batch_size=64)
+
+
+def test_the_issue_runs_are_defined():
+    assert {"lenet5-mnist", "lenet5-mnist-elastic", "simard-mnist-elastic", "fashion-resnet20", "jarrett-ablation",
+            "he2016-plain-vs-residual", "googlenet-aux"} <= set(reproduce.names())
+    for name, spec in reproduce.RUNS.items():
+        assert spec.dataset in data.DATASETS and spec.arms and spec.epochs >= 1, name
+        assert spec.augment in ("none", "elastic", "crop"), name
+
+
+def test_run_trains_every_arm_and_reports_what_the_checkpoint_scores(monkeypatch, tmp_path):
+    monkeypatch.setitem(reproduce.RUNS, "tiny", TINY)
+    lines = []
+    result = reproduce.run("tiny", seed=0, out=str(tmp_path), log=lines.append)
+    arm = result["arms"]["lenet5"]
+    assert len(arm["history"]) == 2 and len(lines) == 3
+    assert arm["test_error"] == pytest.approx(1 - arm["test_accuracy"])
+    # independent of Trainer.evaluate: the saved checkpoint's argmax against the test labels
+    model = cn.load(tmp_path / "lenet5" / "model.safetensors")
+    test = data.get("digits", "test")
+    with cn.no_grad():
+        pred = model(cn.tensor(test.images)).numpy().argmax(1)
+    assert arm["test_accuracy"] == pytest.approx(float((pred == test.labels).mean()))
+    cm = np.array(arm["confusion_matrix"])
+    assert cm.sum() == len(test.labels) and np.trace(cm) == int((pred == test.labels).sum())
+    assert arm["test_accuracy"] > 0.5
+    # the same seed gives the same numbers
+    again = reproduce.run("tiny", seed=0, log=lambda line: None)
+    assert again["arms"]["lenet5"]["test_accuracy"] == arm["test_accuracy"]
+    paths = reproduce.write_report(result, str(tmp_path))
+    for p in paths:
+        if p.endswith(".png"):
+            with open(p, "rb") as f:
+                assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    with open(tmp_path / "results.json") as f:
+        assert json.load(f)["arms"]["lenet5"]["test_accuracy"] == arm["test_accuracy"]
+
+
+def test_a_missing_model_option_is_named_before_training(monkeypatch):
+    bad = reproduce.Run("x", "x", "x", "x", "digits", {"a": ("lenet5", {"no_such_option": 1})}, epochs=1)
+    monkeypatch.setitem(reproduce.RUNS, "bad", bad)
+    with pytest.raises(ValueError, match="model 'lenet5' has no option no_such_option"):
+        reproduce.run("bad", log=lambda line: None)
+
+
+def test_cli(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(reproduce.RUNS, "tiny", TINY)
+    assert main(["reproduce", "tiny", "--epochs", "1", "--limit", "300", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr()[0]
+    assert "test accuracy" in out and "training_curve.png" in out
+    assert (tmp_path / "confusion_matrix_lenet5.png").is_file()
+    assert main(["reproduce", "nosuch"]) == 2
+    assert "unknown run 'nosuch'" in capsys.readouterr()[1]
+    assert main(["reproduce", "tiny", "--epochs", "0"]) == 2
+    assert "--epochs must be at least 1" in capsys.readouterr()[1]

@@ -1,0 +1,82 @@
+"""Kim's text CNN: against a PyTorch build with the same weights, a toy task it must learn, and the CLI."""
+import numpy as np
+import pytest
+import torch
+
+import convnet as cn
+import convnet.functional as F
+from convnet import models, optim, text
+from convnet.checkpoint import load_model
+from convnet.cli.main import main
+from langid_fixtures import DE, FR
+
+
+def test_textcnn_matches_torch_forward_and_backward(rng):
+    m = models.get("textcnn", num_classes=3, vocab_size=20, embedding_dim=6, num_filters=4, dropout=0.0)
+    assert m.config["level"] == "char" and models.get("textcnn_word").config["level"] == "word"
+    emb = torch.nn.Embedding(20, 6, padding_idx=0)
+    convs = [torch.nn.Conv1d(6, 4, k) for k in (3, 4, 5)]
+    fc = torch.nn.Linear(12, 3)
+    with torch.no_grad():
+        emb.weight.copy_(torch.from_numpy(m.embedding.weight.detach().numpy()))
+        for c, ours in zip(convs, m.convs):
+            c.weight.copy_(torch.from_numpy(ours.weight.detach().numpy()))
+            c.bias.copy_(torch.from_numpy(ours.bias.detach().numpy()))
+        fc.weight.copy_(torch.from_numpy(m.fc.weight.detach().numpy()))
+        fc.bias.copy_(torch.from_numpy(m.fc.bias.detach().numpy()))
+    x = rng.integers(0, 20, (4, 9))
+    x[:, -2:] = 0  # padding
+    out = m(cn.tensor(x))
+    e = emb(torch.tensor(x)).transpose(1, 2)
+    ref = fc(torch.cat([c(e).relu().amax(2) for c in convs], 1))
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), atol=1e-5, rtol=1e-4)
+    g = rng.standard_normal((4, 3)).astype(np.float32)
+    out.backward(cn.tensor(g))
+    ref.backward(torch.tensor(g))
+    np.testing.assert_allclose(m.embedding.weight.grad.numpy(), emb.weight.grad.numpy(), atol=1e-5, rtol=1e-4)
+    np.testing.assert_allclose(m.convs[1].weight.grad.numpy(), convs[1].weight.grad.numpy(), atol=1e-5, rtol=1e-4)
+    with pytest.raises(ValueError, match="widest filter"):
+        m(cn.tensor(np.ones((2, 4), np.int64)))
+
+
+def test_textcnn_learns_a_toy_two_language_task():
+    rng = np.random.default_rng(0)
+    texts = [" ".join(rng.choice(words, 5)) for words in (DE, FR) for _ in range(100)]
+    labels = [0] * 100 + [1] * 100
+    enc = text.TextEncoder.fit(texts, "word", max_len=12, min_freq=1)
+    ds = text.EncodedText(texts, labels, enc, ["de", "fr"], "toy")
+    m = models.get("textcnn_word", num_classes=2, vocab_size=len(enc.vocab), embedding_dim=16, num_filters=8)
+    opt = optim.Adam(m.parameters(), lr=1e-2)
+    for _ in range(3):
+        for x, y in text.BucketLoader(ds, 32, seed=0):
+            loss = F.cross_entropy(m(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    m.eval()
+    probs = text.predict_proba(m, enc, ["die Datei wurde nicht gefunden", "le fichier est introuvable"])
+    assert probs.argmax(1).tolist() == [0, 1]
+    assert probs.max(1).min() > 0.9
+
+
+def test_cli_train_eval_predict_text(langid_dir, tmp_path, capsys):
+    run = str(tmp_path / "run")
+    assert main(["train", "--dataset", "langid-gnu", "--data-dir", str(langid_dir), "--model", "textcnn",
+                 "--epochs", "3", "--out", run, "--no-progress", "--image-size", "64"]) == 0
+    out = capsys.readouterr().out
+    assert "test accuracy: 100.00% (40/40)" in out
+    loaded = load_model(run)
+    meta = loaded.checkpoint_meta
+    assert meta["text"]["level"] == "char" and meta["text"]["max_len"] == 64 and "é" in meta["text"]["vocab"]
+    assert main(["eval", run, "--data-dir", str(langid_dir)]) == 0
+    assert "accuracy 100.00%" in capsys.readouterr().out
+    assert main(["predict", run, "--text", "das Verzeichnis kann nicht gefunden werden",
+                 "--text", "le répertoire est introuvable", "--top-k", "1"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert ": de (" in lines[0]
+    assert ": fr (" in lines[1]
+    assert main(["predict", run, "picture.png"]) == 2
+    assert "is a text model" in capsys.readouterr().err
+    assert main(["train", "--dataset", "langid-gnu", "--data-dir", str(langid_dir), "--model", "lenet5",
+                 "--epochs", "1", "--out", str(tmp_path / "r2"), "--no-progress"]) == 2
+    assert "needs a text model" in capsys.readouterr().err
