@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import FileFormatError
 from .mnist_files import DatasetNotFoundError
-from .dataset import Dataset
+from .vision_dataset import VisionDataset
 
 __all__ = ["CIFAR10", "CIFAR100", "read_cifar_bin", "write_cifar_bin"]
 
@@ -68,7 +68,7 @@ def _names(path, fallback):
         return [line.strip() for line in f if line.strip()]
 
 
-class _CIFAR(Dataset):
+class _CIFAR(VisionDataset):
     folder = ""
     py_folder = ""
     url = ""
@@ -80,9 +80,8 @@ class _CIFAR(Dataset):
     default_classes: list = []
 
     def __init__(self, root, train=True, transform=None, target_transform=None, download=False):
-        self.root = os.path.expanduser(os.fspath(root))
+        super().__init__(root, transform, target_transform)
         self.train = bool(train)
-        self.transform, self.target_transform = transform, target_transform
         files = self.train_files if self.train else self.test_files
         folder = self._find(files, download)
         parts = [read_cifar_bin(os.path.join(folder, f), self.label_bytes) for f in files]
@@ -113,22 +112,10 @@ class _CIFAR(Dataset):
             f"{type(self).__name__}: {', '.join(files)} not found in any of: {', '.join(dirs)}. {how}Download the "
             f"binary version {self.url} and extract it into {self.root} (giving {where}/) or into $CONVNET_DATA")
 
-    def __len__(self):
-        return len(self.data)
-
-    def __getitem__(self, index):
+    def _image(self, i):
         from PIL import Image
 
-        img, target = Image.fromarray(self.data[index]), self.targets[index]  # mode "RGB"
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
-
-    @property
-    def class_to_idx(self):
-        return {c: i for i, c in enumerate(self.classes)}
+        return Image.fromarray(self.data[i])  # mode "RGB"
 
     def __repr__(self):
         return (f"Dataset {type(self).__name__}\n    Number of datapoints: {len(self)}\n    Root location: {self.root}\n"

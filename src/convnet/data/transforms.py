@@ -203,14 +203,6 @@ def resize(batch, size):
     return out[0] if single else out
 
 
-class Resize(Transform):
-    def __init__(self, size):
-        self.size = size
-
-    def apply(self, batch, generator):
-        return resize(batch, self.size)
-
-
 class RandomCrop(Transform):
     """Pad by ``padding`` then cut a random ``size`` window per sample (the notes' "random crops").
 
@@ -251,7 +243,7 @@ class RandomHorizontalFlip(Transform):
         return out
 
 
-from .transforms_pil import CenterCrop, Lambda, Resize, ToPILImage  # noqa: E402,F401,F811
+from .transforms_pil import CenterCrop, Lambda, Resize, ToPILImage  # noqa: E402,F401
 from .transforms_geometry import RandomAffine, RandomResizedCrop, RandomRotation, RandomVerticalFlip  # noqa: E402,F401
 from .transforms_color import ColorJitter, Grayscale, PCALighting, RandomGrayscale  # noqa: E402,F401
 from .transforms_elastic import ElasticTransform  # noqa: E402,F401
