@@ -253,7 +253,7 @@ def main(argv=None) -> int:
         print(f"{prog}: error: out of memory{detail}; try a smaller --batch-size or --image-size, or a smaller "
               "model", file=sys.stderr)
         return 2
-    except (CLIError, ValueError, TypeError, KeyError, OSError, FloatingPointError) as err:
+    except (CLIError, ValueError, TypeError, KeyError, OSError, FloatingPointError, ImportError) as err:
         if os.environ.get("CONVNET_DEBUG"):
             raise
         msg = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
