@@ -3,6 +3,12 @@ affine + elastic augmentation (issue 14: at most 1.2x).
 
     CONVNET_DATA=/work/shared/datasets .venv/bin/python benchmarks/augment_epoch.py
     CONVNET_DATA=/work/shared/datasets .venv/bin/python benchmarks/augment_epoch.py --workers 2 --repeats 5
+    CONVNET_DATA=/work/shared/datasets .venv/bin/python benchmarks/augment_epoch.py --spin-us 300  # old default
+
+``--spin-us`` sets ``CONVNET_SPIN_US`` (how long the C kernels' idle threads spin before sleeping) for
+both runs, default 0 here: on 2 cores a thread spinning between two training-step kernels holds the
+core the loader workers need (measured: ratio ~1.75 with the library's default 300 us, ~1.2-1.4 with 0;
+the plain run is not slower with 0 on this model).
 
 The two runs alternate (plain, augmented, plain, ...) so both see the same machine load. The plain
 run loads batches in the main process (``num_workers=0``: one indexing call per batch, the fastest
@@ -38,7 +44,10 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--workers", type=int, default=2, help="loader processes for the augmented run (default 2)")
     p.add_argument("--repeats", type=int, default=3, help="epochs each way (default 3)")
+    p.add_argument("--spin-us", type=int, default=0,
+                   help="CONVNET_SPIN_US for both runs (default 0: idle kernel threads sleep at once)")
     args = p.parse_args(argv)
+    os.environ["CONVNET_SPIN_US"] = str(args.spin_us)  # read when convnet.ops._clib is imported, below
 
     import convnet as cn
     from convnet import data, models, nn, optim
@@ -60,7 +69,7 @@ def main(argv=None):
 
     print(f"LeNet-5 on MNIST, {n // args.batch_size} batches of {args.batch_size} per epoch; augmentation: "
           f"{aug.transforms[0]!r} then ElasticTransform(alpha=34, sigma=4); augmented loader: "
-          f"num_workers={args.workers}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", flush=True)
+          f"num_workers={args.workers}; CONVNET_SPIN_US={args.spin_us}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", flush=True)
     _epoch(model, optimizer, loss_fn, plain, cn)  # warm-up: caches, worker start
     _epoch(model, optimizer, loss_fn, augmented, cn)
     times = {"plain": [], "augmented": []}

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import json
 import os
 import time
 
@@ -55,7 +54,8 @@ RUNS = {
         ">= 94.0%", "fashion-mnist", {"resnet20": ("resnet20", {})}, epochs=30, optimizer="sgd", lr=0.1,
         augment="crop"),
     "jarrett-ablation": Run(
-        "Jarrett et al. 2009", "MNIST test error of F_CSG-R_abs-N-P_A with and without |x| and LCN",
+        "Jarrett et al. 2009", "MNIST test error of F_CSG-R_abs-N-P_A with and without |x| and LCN "
+        "(trainable gain g in both arms)",
         "abs + LCN helps (Caltech-101)", "report both", "mnist",
         {"abs+lcn": ("jarrett", {"rectify": True, "lcn": True}),
          "plain": ("jarrett", {"rectify": False, "lcn": False})}, epochs=5),

@@ -163,6 +163,7 @@ def test_resnet18_small_input():
 
 def test_jarrett_stage_order():
     m = models.get("jarrett", pool="max")
-    assert [type(l).__name__ for l in m.stage1] == ["Conv2d", "Tanh", "Abs", "LocalContrastNorm", "MaxPool2d"]
+    assert [type(l).__name__ for l in m.stage1] == ["Conv2d", "Tanh", "Gain", "Abs", "LocalContrastNorm",
+                                                         "MaxPool2d"]
     with pytest.raises(ValueError, match="pool"):
         models.get("jarrett", pool="median")

@@ -19,8 +19,8 @@ SMALL = [  # (name, num_classes, in_channels, params)
     ("simple_cnn", 10, 3, 280 + 5_020 + 20_040 + 19_610),
     # nin: conv 5x5 192 | 1x1 160 | 1x1 96 | 5x5 192 | 1x1 192 | 1x1 192 | 3x3 192 | 1x1 192 | 1x1 10
     ("nin", 10, 3, 14_592 + 30_880 + 15_456 + 460_992 + 37_056 + 37_056 + 331_968 + 37_056 + 1_930),
-    # jarrett: conv 3->16 5x5, conv 16->32 5x5, linear 800->10 (LCN, abs, pool: no parameters)
-    ("jarrett", 10, 3, 16 * 76 + 32 * 401 + 8_010),
+    # jarrett: conv 3->16 5x5, conv 16->32 5x5, linear 800->10, gains g: 16 + 32 (LCN, abs, pool: no parameters)
+    ("jarrett", 10, 3, 16 * 76 + 32 * 401 + 8_010 + 16 + 32),
 ]
 
 

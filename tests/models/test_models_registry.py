@@ -46,7 +46,7 @@ def test_get_options_in_config_round_trip():
 
 def test_builder_called_directly_sets_config_with_paper_defaults():
     m = models.resnet20()
-    assert m.config == {"name": "resnet20", "num_classes": 10, "in_channels": 3}
+    assert m.config == {"name": "resnet20", "num_classes": 10, "in_channels": 3, "residual": True}
     assert models.get("resnet20", num_classes=None).config["num_classes"] == 10
 
 

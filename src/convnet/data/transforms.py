@@ -119,8 +119,7 @@ def _fused_warp(warps, x, generator):
     batch, single = _batched(x)
     n, _, h, w = batch.shape
     maps = [t.source_map(n, h, w, gen) for t in warps]  # drawn in order, as one by one
-    yy, xx = np.meshgrid(np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64), indexing="ij")
-    src_y, src_x = np.broadcast_to(yy, (n, h, w)), np.broadcast_to(xx, (n, h, w))
+    src_y, src_x = np.arange(h, dtype=np.float64)[None, :, None], np.arange(w, dtype=np.float64)[None, None, :]
     for m in reversed(maps):  # the last warp reads the grid; each earlier one reads where the next one points
         src_y, src_x = m(src_y, src_x)
     out = warp(batch, src_y, src_x, getattr(warps[0], "fill", 0.0))

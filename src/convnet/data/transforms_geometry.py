@@ -38,10 +38,12 @@ def warp(batch, src_y, src_x, fill=0.0, order=1):
     # The N*C planes stacked into one tall (N*C*H, W) image: plane k = n*C + c starts at row k*H. One 2-D
     # call is ~2x faster than a 3-D one. A source point inside [0, H-1] x [0, W-1] only reads its own
     # plane (at row H-1 the next plane's weight is 0); points outside read `fill`, as mode="constant".
-    offset = (np.arange(n * c, dtype=np.float64) * h).reshape(n, c, 1, 1)  # float64: row numbers reach N*C*H
-    rows = (src_y[:, None] + offset).reshape(n * c * h_out, w_out)  # (N*C*H_out, W_out)
-    cols = np.broadcast_to(src_x[:, None], (n, c, h_out, w_out)).reshape(n * c * h_out, w_out)
-    out = ndimage.map_coordinates(src.reshape(n * c * h, w), np.stack([rows, cols]), order=order, mode="nearest")
+    # (2, N*C*H_out, W_out) coordinates written in place (no np.stack copy); float64: rows reach N*C*H
+    coords = np.empty((2, n * c * h_out, w_out))
+    offset = (np.arange(n * c, dtype=np.float64) * h).reshape(n, c, 1, 1)
+    np.add(src_y[:, None], offset, out=coords[0].reshape(n, c, h_out, w_out))  # row k*H + src_y in plane k
+    coords[1].reshape(n, c, h_out, w_out)[...] = src_x[:, None]
+    out = ndimage.map_coordinates(src.reshape(n * c * h, w), coords, order=order, mode="nearest")
     outside = (src_y < 0) | (src_y > h - 1) | (src_x < 0) | (src_x > w - 1)  # (N, H_out, W_out)
     out = out.reshape(n, c, h_out, w_out)
     if outside.any():
@@ -149,11 +151,16 @@ def affine_source_map(n, h, w, angle, translate, scale, shear):
     inv = np.linalg.inv(A)  # (N, 2, 2) acting on (x, y)
     m = [inv[:, i, j, None, None] for i in (0, 1) for j in (0, 1)]  # each (N, 1, 1)
     cy, cx = (h - 1) / 2, (w - 1) / 2
+    # src = inv (p - c - t) + c = inv p + k with k = c - inv (c + t): two products and two sums per axis
+    ky = cy - m[2] * (cx + tx[:, None, None]) - m[3] * (cy + ty[:, None, None])  # (N, 1, 1)
+    kx = cx - m[0] * (cx + tx[:, None, None]) - m[1] * (cy + ty[:, None, None])
 
     def f(y, x):
-        dx, dy = x - cx - tx[:, None, None], y - cy - ty[:, None, None]
+        sy, sx = m[2] * x + m[3] * y, m[0] * x + m[1] * y  # (N, H, W) for a grid or an (N, H, W) map
+        sy += ky
+        sx += kx
         # rounding removes float noise such as cos(90 deg) = 6e-17 that would push edge pixels outside
-        return np.round(m[2] * dx + m[3] * dy + cy, 6), np.round(m[0] * dx + m[1] * dy + cx, 6)
+        return np.round(sy, 6, out=sy), np.round(sx, 6, out=sx)
 
     return f
 

@@ -17,6 +17,13 @@ resnet110  18   1,727,962
 =========  ===  ===========================
 
 Convs use He-normal (fan_out) initialisation; BN weight 1, bias 0.
+
+``residual=False`` builds the **plain** counterpart of He et al. 2016 (CVPR), Figure 6 /
+section 4.2 ("plain-20/32/44/56"): the same layers, but no block adds its shortcut, so each
+block is ``relu(bn2(conv2(relu(bn1(conv1(x))))))``. With option-A shortcuts (no parameters) the
+plain and the residual network have the same parameters and ``state_dict`` keys::
+
+    plain20 = cn.models.get("resnet20", residual=False)
 """
 from __future__ import annotations
 
@@ -46,21 +53,25 @@ class PadShortcut(nn.Module):
 
 
 class CifarBasicBlock(nn.Module):
-    """Two 3x3 conv-BN layers with an identity or option-A shortcut.
+    """Two 3x3 conv-BN layers with an identity or option-A shortcut (``residual=True``), or
+    without any shortcut (``residual=False``: the plain block, no ``shortcut`` submodule).
 
     Shape: ``(N, in_planes, H, W) -> (N, planes, H/stride, W/stride)``.
     """
 
     expansion = 1
 
-    def __init__(self, in_planes, planes, stride=1):
+    def __init__(self, in_planes, planes, stride=1, residual=True):
         super().__init__()
+        self.residual = residual
         self.conv1 = conv3x3(in_planes, planes, stride)
         self.bn1 = nn.BatchNorm2d(planes)
         self.relu = nn.ReLU()
         self.conv2 = conv3x3(planes, planes)
         self.bn2 = nn.BatchNorm2d(planes)
-        if stride != 1 or in_planes != planes:
+        if not residual:
+            pass                                    # plain block: nothing to add
+        elif stride != 1 or in_planes != planes:
             self.shortcut = PadShortcut((planes - in_planes) // 2, stride)
         else:
             self.shortcut = nn.Identity()
@@ -68,7 +79,9 @@ class CifarBasicBlock(nn.Module):
     def forward(self, x):
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        return self.relu(out + self.shortcut(x))
+        if not self.residual:
+            return self.relu(out)                   # plain: F(x) alone
+        return self.relu(out + self.shortcut(x))    # residual: F(x) + x
 
 
 class CifarResNet(nn.Module):
@@ -78,6 +91,8 @@ class CifarResNet(nn.Module):
         depth: 20, 32, 44, 56, 110, ... (``(depth - 2) % 6 == 0``).
         num_classes: outputs of ``fc``.
         in_channels: input channels.
+        residual: True (default) adds each block's shortcut; False gives the plain network of
+            He et al. 2016, Figure 6 (same layers and parameters, no shortcut additions).
 
     Shape:
         - Input: ``(N, in_channels, 32, 32)`` (any size; 32 in the paper)
@@ -89,8 +104,11 @@ class CifarResNet(nn.Module):
         (2, 10)
     """
 
-    def __init__(self, depth=20, num_classes=10, in_channels=3):
+    def __init__(self, depth=20, num_classes=10, in_channels=3, residual=True):
         super().__init__()
+        if not isinstance(residual, bool):
+            raise TypeError(f"CifarResNet: argument 'residual' must be True or False, got {residual!r}")
+        self.residual = residual
         if depth < 8 or (depth - 2) % 6:
             raise ValueError(f"CifarResNet: depth must be 6n + 2 with n >= 1 (20, 32, 44, 56, 110), "
                              f"got {depth}")
@@ -109,7 +127,7 @@ class CifarResNet(nn.Module):
     def _make_layer(self, planes, blocks, stride):
         layers = []
         for s in [stride] + [1] * (blocks - 1):
-            layers.append(CifarBasicBlock(self.in_planes, planes, s))
+            layers.append(CifarBasicBlock(self.in_planes, planes, s, self.residual))
             self.in_planes = planes
         return nn.Sequential(*layers)
 
@@ -122,11 +140,12 @@ class CifarResNet(nn.Module):
 
 def _builder(depth):
     @register(f"resnet{depth}", input_shape=(3, 32, 32))
-    def build(num_classes=10, in_channels=3):
-        return CifarResNet(depth, num_classes, in_channels)
+    def build(num_classes=10, in_channels=3, residual=True):
+        return CifarResNet(depth, num_classes, in_channels, residual)
 
     build.__name__ = build.__qualname__ = f"resnet{depth}"
-    build.__doc__ = f"CIFAR ResNet-{depth} (6n+2 layers, n={(depth - 2) // 6}, option-A shortcuts)."
+    build.__doc__ = (f"CIFAR ResNet-{depth} (6n+2 layers, n={(depth - 2) // 6}, option-A shortcuts); "
+                     f"``residual=False``: the plain-{depth} network of He et al. 2016, Figure 6.")
     return build
 
 
