@@ -160,7 +160,7 @@ def _worker_loop(worker_id, num_workers, base_seed, fetch, index_queue, result_q
     random.seed(seed)
     np.random.seed(seed)
     _backend.manual_seed(seed)
-    limits = _limit_threads()  # noqa: F841 - kept for the worker's lifetime
+    _limit_threads()  # stays in force for the worker's lifetime (only an explicit restore undoes it)
     try:
         if init_fn is not None:
             init_fn(worker_id)
@@ -248,11 +248,16 @@ class WorkerPool:
             if p.is_alive():
                 p.terminate()
                 p.join()
-        while True:  # free the shared blocks of batches nobody will read
-            try:
-                _unpack(self.result_queue.get_nowait()[2])
-            except Exception:  # empty, or a queue left broken by a terminated worker
-                break
+        # batches nobody will read: delete their files by name (reading the queue could block on a
+        # message a terminated worker left half-written)
+        for p in self.workers:
+            prefix = f"convnet-loader-{os.getpid()}-{p.pid}-"
+            for name in (os.listdir(_SHM_DIR) if os.path.isdir(_SHM_DIR) else []):
+                if name.startswith(prefix):
+                    try:
+                        os.unlink(os.path.join(_SHM_DIR, name))
+                    except OSError:
+                        pass
         for q in self.index_queues + [self.result_queue]:
             q.cancel_join_thread()
             q.close()
