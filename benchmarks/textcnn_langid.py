@@ -47,46 +47,57 @@ def baseline(train, test):
     return pred, time.perf_counter() - t
 
 
-def textcnn(train, test, args):
+def textcnn(train, test, args, level="char"):
+    """Train one Kim CNN (``level`` char or word) and return its test probabilities and history."""
     t = time.perf_counter()
     cn.manual_seed(args.seed)
-    encoder = text.TextEncoder.fit(train.texts, "char", max_len=args.max_len, min_freq=2)
+    word = level == "word"
+    encoder = text.TextEncoder.fit(train.texts, level, max_len=40 if word else args.max_len, min_freq=2)
     tr = text.EncodedText(train.texts, train.targets, encoder, train.classes, "langid-gnu")
     te = text.EncodedText(test.texts, test.targets, encoder, test.classes, "langid-gnu")
-    model = models.get("textcnn", num_classes=len(train.classes), vocab_size=len(encoder.vocab),
-                       embedding_dim=args.embedding_dim, num_filters=args.filters)
-    opt = optim.Adam(model.parameters(), lr=args.lr)
+    model = models.get("textcnn_word" if word else "textcnn", num_classes=len(train.classes),
+                       vocab_size=len(encoder.vocab), embedding_dim=128 if word else args.embedding_dim,
+                       num_filters=args.filters, kernel_sizes=(1, 2, 3) if word else tuple(args.widths),
+                       pool=args.pool)
+    opt = (optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay) if args.weight_decay
+           else optim.Adam(model.parameters(), lr=args.lr))
+    noise = np.random.default_rng(args.seed + 1)
     loader = text.BucketLoader(tr, args.batch_size, seed=args.seed)
-    sched = optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * len(loader)) \
-        if hasattr(optim.lr_scheduler, "OneCycleLR") else None
+    sched = optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * len(loader))
     history = []
     for epoch in range(1, args.epochs + 1):
         model.train()
         losses = []
         for x, y in loader:
+            if args.token_dropout:  # replace a fraction of the real tokens by <unk> (id 1)
+                ids = x.numpy().copy()
+                ids[(ids > 1) & (noise.random(ids.shape) < args.token_dropout)] = 1
+                x = cn.tensor(ids)
             loss = F.cross_entropy(model(x), y)
             opt.zero_grad()
             loss.backward()
             opt.step()
-            if sched is not None:
-                sched.step()
+            sched.step()
             losses.append(float(loss.item()))
-        pred = predict(model, te)
-        acc = float((pred == te.targets).mean())
+        proba = predict(model, te)
+        acc = float((proba.argmax(1) == te.targets).mean())
         history.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "test_accuracy": acc,
                         "seconds": round(time.perf_counter() - t, 1)})
-        print(f"  textcnn epoch {epoch}: train loss {np.mean(losses):.4f}, test accuracy {acc:.2%} "
+        print(f"  textcnn ({level}) epoch {epoch}: train loss {np.mean(losses):.4f}, test accuracy {acc:.2%} "
               f"({time.perf_counter() - t:.0f} s)", flush=True)
-    return pred, time.perf_counter() - t, history, len(encoder.vocab), sum(p.numel() for p in model.parameters())
+    return proba, time.perf_counter() - t, history, len(encoder.vocab), sum(p.numel() for p in model.parameters())
 
 
 def predict(model, ds):
+    """Test-set class probabilities ``(N, C)`` in the dataset's order."""
     model.eval()
-    out = []
+    out = np.zeros((len(ds), len(ds.classes)))
     with cn.no_grad():
-        for x, _ in text.BucketLoader(ds, 512, shuffle=False):
-            out.append(model(x).argmax(1).numpy())
-    return np.concatenate(out)
+        for start in range(0, len(ds), 512):
+            idx = np.arange(start, min(start + 512, len(ds)))
+            x, _ = ds.get_batch(idx)
+            out[idx] = F.softmax(model(cn.tensor(x)), 1).numpy()
+    return out
 
 
 def plot(cms, titles, classes, path):
@@ -95,7 +106,7 @@ def plot(cms, titles, classes, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(15, 6.8))
+    fig, axes = plt.subplots(1, len(cms), figsize=(7.5 * len(cms), 6.8))
     for ax, cm, title in zip(axes, cms, titles):
         off = np.array(cm, dtype=float)
         np.fill_diagonal(off, np.nan)  # the diagonal would swamp the colour scale: errors only
@@ -124,6 +135,13 @@ def main():
     p.add_argument("--max-len", type=int, default=150)
     p.add_argument("--embedding-dim", type=int, default=64)
     p.add_argument("--filters", type=int, default=100)
+    p.add_argument("--widths", type=int, nargs="+", default=[3, 4, 5], help="filter widths (Kim: 3 4 5)")
+    p.add_argument("--pool", default="max", choices=["max", "max+mean"])
+    p.add_argument("--token-dropout", type=float, default=0.0,
+                   help="training only: each character becomes <unk> with this probability")
+    p.add_argument("--weight-decay", type=float, default=0.0, help="AdamW's decoupled weight decay (0: Adam)")
+    p.add_argument("--word", action="store_true",
+                   help="also train the word-level textcnn_word (widths 1 2 3) and report the char + word ensemble")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=None, help="sentences per language (quick check)")
     p.add_argument("--out", default="docs/_static/textcnn_langid.png")
@@ -135,23 +153,38 @@ def main():
     nb_pred, nb_s = baseline(train, test)
     nb_acc = float((nb_pred == test.targets).mean())
     print(f"char 1-4-gram TF-IDF + multinomial NB (scikit-learn): test accuracy {nb_acc:.2%} ({nb_s:.0f} s)")
-    cnn_pred, cnn_s, history, vocab, params = textcnn(train, test, args)
+    proba, cnn_s, history, vocab, params = textcnn(train, test, args, "char")
+    cnn_pred = proba.argmax(1)
     cnn_acc = float((cnn_pred == test.targets).mean())
     print(f"textcnn (char, vocab {vocab}, {params} parameters, {args.epochs} epochs): test accuracy "
           f"{cnn_acc:.2%} ({cnn_s:.0f} s)")
     c = len(test.classes)
-    cms = [confusion(test.targets, nb_pred, c), confusion(test.targets, cnn_pred, c)]
-    for name, cm in zip(("NB", "textcnn"), cms):
+    preds = {"NB": nb_pred, "textcnn": cnn_pred}
+    titles = [f"TF-IDF char 1-4-grams + NB: {nb_acc:.2%}", f"textcnn (char): {cnn_acc:.2%}"]
+    result = {"nb_accuracy": nb_acc, "textcnn_accuracy": cnn_acc, "textcnn_history": history,
+              "vocab_size": vocab, "parameters": int(params)}
+    if args.word:  # Kim's word-level CNN, and the mean of the two CNNs' probabilities
+        wproba, w_s, whistory, wvocab, wparams = textcnn(train, test, args, "word")
+        wacc = float((wproba.argmax(1) == test.targets).mean())
+        preds["ensemble"] = ((proba + wproba) / 2).argmax(1)
+        eacc = float((preds["ensemble"] == test.targets).mean())
+        print(f"textcnn_word (vocab {wvocab}, {wparams} parameters): test accuracy {wacc:.2%} ({w_s:.0f} s); "
+              f"char + word CNN (mean of probabilities): {eacc:.2%}")
+        titles.append(f"char + word textcnn (mean of probabilities): {eacc:.2%}")
+        result.update({"textcnn_word_accuracy": wacc, "textcnn_word_history": whistory, "ensemble_accuracy": eacc,
+                       "word_vocab_size": wvocab, "word_parameters": int(wparams)})
+    cms = {name: confusion(test.targets, pred, c) for name, pred in preds.items()}
+    for name, cm in cms.items():
         print(f"most confused ({name}, true->predicted): {', '.join(confused_pairs(cm, test.classes))}")
-    plot(cms, [f"TF-IDF char 1-4-grams + NB: {nb_acc:.2%}", f"textcnn (char): {cnn_acc:.2%}"],
-         test.classes, args.out)
-    result = {"command": "CONVNET_DATA=/work/shared/datasets .venv/bin/python benchmarks/textcnn_langid.py "
-                         + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
-                                    if k not in ("out", "json") and v is not None),
-              "nb_accuracy": nb_acc, "textcnn_accuracy": cnn_acc, "textcnn_history": history,
-              "nb_confused": confused_pairs(cms[0], test.classes), "textcnn_confused": confused_pairs(cms[1], test.classes),
-              "confusion_nb": cms[0].tolist(), "confusion_textcnn": cms[1].tolist(), "classes": test.classes,
-              "vocab_size": vocab, "parameters": int(params), "wall_seconds": round(time.perf_counter() - start, 1)}
+        result[f"{name.lower()}_confused"] = confused_pairs(cm, test.classes)
+        result[f"confusion_{name.lower()}"] = cm.tolist()
+    plot(list(cms.values()), titles, test.classes, args.out)
+    result["command"] = ("CONVNET_DATA=/work/shared/datasets .venv/bin/python benchmarks/textcnn_langid.py "
+                         + " ".join(f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
+                                    for k, v in vars(args).items()
+                                    if k not in ("out", "json", "word") and v is not None)
+                         + (" --word" if args.word else ""))
+    result.update({"classes": test.classes, "wall_seconds": round(time.perf_counter() - start, 1)})
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=1)

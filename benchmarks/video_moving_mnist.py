@@ -84,17 +84,23 @@ def main():
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--width", type=int, default=12)
+    p.add_argument("--digits", type=int, default=1, choices=[1, 2],
+                   help="digits per clip (2: the labelled one is the smaller class)")
+    p.add_argument("--no-bounce", dest="bounce", action="store_false",
+                   help="straight paths that never touch a wall (default: digits bounce off the walls)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--models", default=",".join(MODELS))
     p.add_argument("--out", default="docs/_static/video_moving_mnist.png")
     p.add_argument("--json", default="docs/video_moving_mnist.json")
     args = p.parse_args()
     start = time.perf_counter()
-    kw = dict(frames=args.frames, size=args.size, digit_size=args.digit_size, seed=args.seed)
+    kw = dict(frames=args.frames, size=args.size, digit_size=args.digit_size, seed=args.seed,
+              num_digits=args.digits, bounce_walls=args.bounce)
     train_set = data.moving_mnist("train", args.train, **kw)
     test_set = data.moving_mnist("test", args.test, **kw)
     print(f"moving MNIST: {args.train} train / {args.test} test clips of {args.frames} frames {args.size}x{args.size}, "
-          f"digit {args.digit_size} px, {train_set.speed} px/frame; chance: direction 12.5%, digit 10%")
+          f"{args.digits} digit(s) of {args.digit_size} px, {train_set.speed} px/frame, "
+          f"{'bouncing' if args.bounce else 'straight'}; chance: direction 12.5%, digit 10%")
     results, preds = {}, {}
     for name in args.models.split(","):
         d, g, seconds, params = train(name, train_set, test_set, args)
@@ -107,7 +113,8 @@ def main():
               f"({params} parameters, {seconds:.0f} s)", flush=True)
     strip(test_set, preds, args.out)
     cmd = ("CONVNET_DATA=/work/shared/datasets .venv/bin/python benchmarks/video_moving_mnist.py "
-           + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k not in ("out", "json")))
+           + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
+                      if k not in ("out", "json", "bounce")) + ("" if args.bounce else " --no-bounce"))
     with open(args.json, "w") as f:
         json.dump({"command": cmd, "results": results, "directions": list(DIRECTIONS),
                    "wall_seconds": round(time.perf_counter() - start, 1)}, f, indent=1)

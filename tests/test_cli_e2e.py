@@ -153,3 +153,21 @@ def test_non_finite_lr_is_one_line(tmp_path):
     res = convnet("train", "--lr", "nan", "--out", tmp_path / "nan", check=False)
     assert "--lr must be a finite" in one_line_error(res)
     assert not (tmp_path / "nan").exists()
+
+
+def test_model_options_reach_the_checkpoint_and_survive_resume(tmp_path):
+    """--model-option builds the plain Jarrett stage; model.json records it; a resumed run keeps it."""
+    out = tmp_path / "run"
+    convnet("train", "--model", "jarrett", "--model-option", "lcn=False", "--model-option", "rectify=False",
+            "--epochs", "1", "--no-progress", "--out", out)
+    arch = json.loads((out / "model.json").read_text())["architecture"]
+    assert (arch["name"], arch["lcn"], arch["rectify"], arch["gain"]) == ("jarrett", False, False, True)
+    assert json.loads((out / "config.json").read_text())["model_options"] == {"lcn": False, "rectify": False}
+    convnet("train", "--resume", out, "--epochs", "2", "--no-progress")
+    assert json.loads((out / "model.json").read_text())["architecture"] == arch
+    assert len(json.loads((out / "history.json").read_text())) == 2
+    from convnet.checkpoint import load_model
+    from convnet.nn.normalization import LocalContrastNorm
+
+    model = load_model(str(out))
+    assert not any(isinstance(m, LocalContrastNorm) for m in model.modules())

@@ -196,3 +196,13 @@ def test_main_summary_names_the_argument_when_the_model_cannot_take_the_shape():
     with pytest.raises(ValueError, match=r"summary: --input-shape 3,64,64 does not fit lenet5 \(designed for "
                                          r"1,32,32\): "):
         main_summary("lenet5", input_shape="3,64,64", arg="--input-shape")
+
+
+def test_cli_summary_of_a_text_model_feeds_token_ids():
+    """textcnn reads (N, L) int64 ids: the table has the embedding and conv rows with the paper's counts."""
+    from convnet.summary import main_summary
+
+    table = main_summary("textcnn")
+    assert "Embedding" in table and "(1, 256) -> output (1, 14)" in table
+    expected = 256 * 64 + sum((64 * k + 1) * 100 for k in (3, 4, 5)) + (300 + 1) * 14
+    assert f"Total params: {expected:,}" in table

@@ -42,6 +42,10 @@ def _one_line(code, err):
     (["--batch-size", "0"], "--batch-size must be an integer of at least 1"),
     (["--epochs", "0"], "--epochs must be at least 1"),
     (["--data-dir", "{tmp}/no_such_dir"], "--data-dir {tmp}/no_such_dir: no such directory"),
+    (["--model-option", "pool"], "--model-option expects KEY=VALUE with KEY an option name, received 'pool'"),
+    (["--model-option", "pool=max"], "--model-option pool: not an option of model 'lenet5'; its options are "
+                                     "classic, padding"),
+    (["--model", "jarrett", "--model-option", "pool=median"], "--model-option: model 'jarrett' refused"),
 ])
 def test_bad_options_are_refused_by_name(capsys, tmp_path, argv, expected):
     out = tmp_path / "run"

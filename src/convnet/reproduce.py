@@ -37,6 +37,7 @@ class Run:
     lr: float = 2e-3
     augment: str = "none"  # none | elastic | crop
     aux_weight: float = 0.3
+    limit: int | None = None  # train on the first ``limit`` training images (a budget that fits an hour here)
 
 
 RUNS = {
@@ -63,12 +64,13 @@ RUNS = {
         "He et al. 2016, Figure 6", "Fashion-MNIST train/test error, plain vs residual, depth 20 and 32",
         "deeper plain net trains worse", "curves on one plot", "fashion-mnist",
         {"plain20": ("resnet20", {"residual": False}), "plain32": ("resnet32", {"residual": False}),
-         "resnet20": ("resnet20", {}), "resnet32": ("resnet32", {})}, epochs=10, optimizer="sgd", lr=0.1),
+         "resnet20": ("resnet20", {}), "resnet32": ("resnet32", {})}, epochs=10, optimizer="sgd", lr=0.1,
+        limit=6000),
     "googlenet-aux": Run(
         "Szegedy et al. 2014", "Fashion-MNIST test accuracy of GoogLeNet (5x5 branch) with auxiliary heads (0.3)",
         "aux heads: +0.5% top-1 (ImageNet)", "report with and without", "fashion-mnist",
         {"aux": ("googlenet", {"aux_logits": True, "branch3_5x5": True}),
-         "no-aux": ("googlenet", {"aux_logits": False, "branch3_5x5": True})}, epochs=5),
+         "no-aux": ("googlenet", {"aux_logits": False, "branch3_5x5": True})}, epochs=5, limit=5000),
 }
 
 
@@ -126,7 +128,8 @@ def run(name, epochs=None, seed=0, out=None, root=None, limit=None, progress=Fal
         seed: seeds the weights, the shuffling and the augmentation.
         out: folder for each arm's checkpoints and history (``out/<arm>/``); None: nothing written.
         root: where the MNIST / Fashion-MNIST files are (default ``$CONVNET_DATA``).
-        limit: train on the first ``limit`` training images only (quick checks).
+        limit: train on the first ``limit`` training images only (quick checks); default: the run's own
+            ``limit`` (None: the whole training split).
         log: called with one line per epoch.
 
     Returns:
@@ -142,7 +145,9 @@ def run(name, epochs=None, seed=0, out=None, root=None, limit=None, progress=Fal
     for model, options in spec.arms.values():
         _check_options(name, model, options)
     epochs = spec.epochs if epochs is None else int(epochs)
-    result = {"name": name, "spec": dataclasses.asdict(spec), "seed": seed, "epochs": epochs, "arms": {}}
+    limit = spec.limit if limit is None else int(limit)
+    result = {"name": name, "spec": dataclasses.asdict(spec), "seed": seed, "epochs": epochs, "limit": limit,
+              "arms": {}}
     for arm, (model_name, options) in spec.arms.items():
         start = time.perf_counter()
         cn.manual_seed(seed)
@@ -203,6 +208,7 @@ def write_report(result, out):
         ax.plot(ep, [100 * (1 - h["val_accuracy"]) for h in r["history"]], "-", color=line.get_color(),
                 label=f"{arm} validation")
     ax.set(xlabel="epoch", ylabel="error (%)", yscale="log", title=f"{result['name']} (seed {result['seed']})")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(fontsize=8)
     fig.tight_layout()
     paths.append(os.path.join(out, "training_curve.png"))

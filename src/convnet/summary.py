@@ -195,7 +195,8 @@ def summary(model, input_shape, dtype=np.float32):
         model: a ``convnet.nn.Module``.
         input_shape: ``(C, H, W)`` (batch 1 is added) or ``(N, C, H, W)``; any rank works
             (``(features,)`` for an MLP).
-        dtype: input dtype (float32).
+        dtype: input dtype (float32); an integer dtype feeds token ids (all 1: a sentence with no padding)
+            to a text model, ``(N, L)``.
 
     Returns:
         :class:`ModelSummary` with ``rows`` (``name, type, output_shape, params, macs,
@@ -215,8 +216,11 @@ def summary(model, input_shape, dtype=np.float32):
     shape = _parse_shape(input_shape, "summary")
     if len(shape) in (1, 3):
         shape = (1,) + shape
-    x = Tensor(np.zeros(shape, dtype=dtype))
-    x.requires_grad_(True)  # record the graph so tensors made between modules can be traced
+    if np.issubdtype(np.dtype(dtype), np.integer):  # token ids: no gradient flows into them
+        x = Tensor(np.ones(shape, dtype=dtype))
+    else:
+        x = Tensor(np.zeros(shape, dtype=dtype))
+        x.requires_grad_(True)  # record the graph so tensors made between modules can be traced
     tracker = _RFTracker(x, max(0, len(shape) - 2))
 
     names = {id(m): n for n, m in model.named_modules()}
@@ -376,6 +380,10 @@ def main_summary(name, input_shape=None, num_classes=None, max_bytes=MAX_SUMMARY
                              f"would need about {_fmt_bytes(need)} (the input alone {_fmt_bytes(4 * math.prod(shape))}"
                              f"), more than the {_fmt_bytes(max_bytes)} limit")
     model = models.get(name, num_classes=num_classes, in_channels=shape[0], **options)
+    from .nn import Embedding
+
+    if any(isinstance(m, Embedding) for m in model.modules()):  # a text model reads token ids (N, L)
+        return str(summary(model, shape, dtype=np.int64))
     if input_shape is None:
         return str(summary(model, shape))
     try:

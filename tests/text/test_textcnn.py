@@ -9,21 +9,14 @@ from convnet import models, optim, text
 from convnet.checkpoint import load_model
 from convnet.cli.main import main
 from langid_fixtures import DE, FR
+from textcnn_twin import torch_twin
 
 
 def test_textcnn_matches_torch_forward_and_backward(rng):
     m = models.get("textcnn", num_classes=3, vocab_size=20, embedding_dim=6, num_filters=4, dropout=0.0)
     assert m.config["level"] == "char" and models.get("textcnn_word").config["level"] == "word"
-    emb = torch.nn.Embedding(20, 6, padding_idx=0)
-    convs = [torch.nn.Conv1d(6, 4, k) for k in (3, 4, 5)]
-    fc = torch.nn.Linear(12, 3)
-    with torch.no_grad():
-        emb.weight.copy_(torch.from_numpy(m.embedding.weight.detach().numpy()))
-        for c, ours in zip(convs, m.convs):
-            c.weight.copy_(torch.from_numpy(ours.weight.detach().numpy()))
-            c.bias.copy_(torch.from_numpy(ours.bias.detach().numpy()))
-        fc.weight.copy_(torch.from_numpy(m.fc.weight.detach().numpy()))
-        fc.bias.copy_(torch.from_numpy(m.fc.bias.detach().numpy()))
+    emb, convs, fc = torch_twin(m)
+    assert [c.kernel_size for c in convs] == [(3,), (4,), (5,)] and fc.in_features == 12
     x = rng.integers(0, 20, (4, 9))
     x[:, -2:] = 0  # padding
     out = m(cn.tensor(x))

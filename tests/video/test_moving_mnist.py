@@ -31,7 +31,7 @@ SIGNS = {"right": (1, 0), "up-right": (1, -1), "up": (0, -1), "up-left": (-1, -1
 
 
 def test_direction_label_matches_centre_of_mass_displacement(source):
-    ds = data.moving_mnist("test", 64, frames=5, size=20, seed=0, digit_size=8, source=source)
+    ds = data.moving_mnist("test", 64, frames=5, size=20, seed=0, digit_size=8, source=source, bounce_walls=False)
     assert set(ds.direction.tolist()) == set(range(8))
     ys, xs = np.mgrid[0:20, 0:20]
     for clip, k in zip(ds.x[:, 0], ds.direction):
@@ -62,7 +62,9 @@ def test_bad_arguments_are_refused(source):
     with pytest.raises(ValueError, match="split"):
         data.moving_mnist("val", 2, source=source)
     with pytest.raises(ValueError, match="travels"):
-        data.moving_mnist("train", 2, frames=20, size=16, digit_size=8, speed=2, source=source)
+        data.moving_mnist("train", 2, frames=20, size=16, digit_size=8, speed=2, source=source, bounce_walls=False)
+    with pytest.raises(ValueError, match="num_digits"):
+        data.moving_mnist("train", 2, size=16, digit_size=8, num_digits=3, source=source)
     with pytest.raises(ValueError, match="digit_size"):
         data.moving_mnist("train", 2, size=16, digit_size=28, source=source)
 

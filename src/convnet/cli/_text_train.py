@@ -22,5 +22,9 @@ def text_model_and_splits(s):
     raw = data.load_splits(s["dataset"], root=s["data_dir"])
     splits, encoder = text.encode_splits(raw, level=level, max_len=max_len,
                                          max_size=None if level == "char" else 20000)
-    model = models.get(s["model"], num_classes=len(raw["train"].classes), vocab_size=len(encoder.vocab))
+    try:
+        model = models.get(s["model"], num_classes=len(raw["train"].classes), vocab_size=len(encoder.vocab),
+                           **s.get("model_options", {}))
+    except (TypeError, ValueError) as e:
+        raise CLIError(f"--model-option: model {s['model']!r} refused {s['model_options']}: {e}") from None
     return model, splits

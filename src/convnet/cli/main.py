@@ -67,6 +67,7 @@ def _add_train(sub):
                "  convnet train                                   # LeNet-5 on digits, ~98% test accuracy\n"
                "  convnet train --epochs 5 --optimizer sgd --lr 0.05 --momentum 0.9 --out runs/sgd\n"
                "  convnet train --dataset mnist --data-dir ~/datasets --epochs 3 --batch-size 128\n"
+               "  convnet train --model resnet20 --model-option residual=False   # a plain net (He et al.)\n"
                "  convnet train --resume runs/sgd                 # finish an interrupted run\n"
                "  convnet train --resume runs/sgd --epochs 10     # extend it to 10 epochs\n"
                "  mpirun -n 2 convnet train --distributed --out runs/ddp  # data-parallel on 2 MPI ranks\n\n"
@@ -74,6 +75,9 @@ def _add_train(sub):
                "(in DIR/mnist/ or DIR/fashion-mnist/), else downloaded once with SHA-256 checks.")
     p.add_argument("--model", default=d["model"], help=f"model name (default {d['model']}; see "
                    "'convnet summary --list')")
+    p.add_argument("--model-option", metavar="KEY=VALUE", action="append", default=None, dest="model_options",
+                   help="an option of the model's builder, repeatable (e.g. pool=max+mean for textcnn, "
+                        "residual=False for resnet20, lcn=False for jarrett); VALUE is a Python literal or a string")
     p.add_argument("--dataset", default=d["dataset"], help="digits (default, offline), mnist, fashion-mnist or "
                    "folder (--data-dir DIR with one sub-folder of images per class)")
     p.add_argument("--data-dir", metavar="DIR", help="where MNIST/Fashion-MNIST files are (overrides $CONVNET_DATA)")

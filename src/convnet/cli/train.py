@@ -44,9 +44,10 @@ DEFAULTS = {
     "keep": "last",
     "image_size": None,
     "seed": 0,
+    "model_options": {},
 }
 _SETTINGS = ("model", "dataset", "data_dir", "epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay",
-             "schedule", "augment", "patience", "keep", "image_size", "seed")
+             "schedule", "augment", "patience", "keep", "image_size", "seed", "model_options")
 # The side of the images each dataset really has (the model's input size is reached by resizing/padding).
 _NATIVE_SIZE = {"digits": 8, "mnist": 28, "fashion-mnist": 28}  # folder: images of any size, resized
 
@@ -108,6 +109,40 @@ def _default_out(model, dataset):
     return out
 
 
+def parse_model_options(items):
+    """``["pool=max+mean", "residual=False"]`` -> ``{"pool": "max+mean", "residual": False}``.
+
+    A value is read as a Python literal (numbers, True/False/None, tuples, quoted strings) and kept as a
+    string when it is not one.
+    """
+    import ast
+
+    out = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise _error(f"--model-option expects KEY=VALUE with KEY an option name, received {item!r}")
+        try:
+            out[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            out[key.strip()] = value.strip()
+    return out
+
+
+def check_model_options(name, options):
+    """Refuse, naming the valid ones, an option the model's builder does not take (or one set by the job)."""
+    import inspect
+
+    from .. import models
+
+    known = set(inspect.signature(models._lookup(name, "train")[0]).parameters) - {"num_classes", "in_channels",
+                                                                                   "vocab_size"}
+    bad = sorted(set(options) - known)
+    if bad:
+        raise _error(f"--model-option {', '.join(bad)}: not an option of model {name!r}; its options are "
+                     f"{', '.join(sorted(known)) or 'none'}")
+
+
 def _load_settings(args):
     """``(settings, run directory)``: from the arguments, or from ``RUN_DIR/config.json`` when resuming.
 
@@ -116,6 +151,7 @@ def _load_settings(args):
     """
     if not args.resume:
         s = {k: getattr(args, k) for k in _SETTINGS}
+        s["model_options"] = parse_model_options(args.model_options)
         s["lr"] = s["lr"] if s["lr"] is not None else DEFAULTS["lr"].get(s["optimizer"], 1e-3)
         s["epochs"] = DEFAULTS["epochs"] if args.epochs is None else args.epochs
         return s, args.out or _default_out(args.model, args.dataset)
@@ -261,6 +297,7 @@ def _train(args, s, out, start):
         raise _error(f"unknown dataset {s['dataset']!r}; valid names: {', '.join(data.DATASETS)}")
     if s["model"] not in models.names():
         raise _error(f"unknown model {s['model']!r}; valid names: {', '.join(models.names())}")
+    check_model_options(s["model"], s["model_options"])
 
     cn.manual_seed(s["seed"])
     warning = _size_warning(s, _NATIVE_SIZE.get(s["dataset"].lower().replace("_", "-")))
@@ -276,7 +313,11 @@ def _train(args, s, out, start):
         splits = data.load_splits(s["dataset"], root=s["data_dir"], size=size)
         train_set, test_set = splits["train"], splits["test"]
         channels = train_set.input_shape[0]
-        model = models.get(s["model"], num_classes=len(train_set.classes), in_channels=channels)
+        try:
+            model = models.get(s["model"], num_classes=len(train_set.classes), in_channels=channels,
+                               **s["model_options"])
+        except (TypeError, ValueError) as e:
+            raise _error(f"--model-option: model {s['model']!r} refused {s['model_options']}: {e}") from None
     if s["image_size"] is not None and not data.is_text(s["dataset"]):
         _check_input_size(model, s["model"], tuple(train_set.input_shape))  # eval mode: draws no random numbers
     optimizer = make_optimizer(s["optimizer"], model.parameters(), s["lr"], s["momentum"], s["weight_decay"])

@@ -91,6 +91,10 @@ def build_model(model, args, input_names=None, output_names=None, dynamic_axes=N
 
 
 def _build(onnx, model, args, input_names, output_names, dynamic_axes, opset_version):
+    for name, m in model.named_modules():  # a layer that knows a trace would freeze part of it says so
+        why = getattr(m, "onnx_export_error", None)
+        if why:
+            raise ValueError(f"onnx.export: module '{name or '<model>'}' cannot be traced: {why}")
     with autograd.no_grad():
         first = trace(model, args, ops_export.MODULES)
         output_names = list(output_names or [f"output{i}" if len(first.outputs) > 1 else "output"
