@@ -66,3 +66,24 @@ def test_cli(monkeypatch, tmp_path, capsys):
     assert "unknown run 'nosuch'" in capsys.readouterr()[1]
     assert main(["reproduce", "tiny", "--epochs", "0"]) == 2
     assert "--epochs must be at least 1" in capsys.readouterr()[1]
+
+
+def test_a_run_s_own_limit_is_its_default_training_set(monkeypatch):
+    """``Run(limit=N)`` trains on the first N images unless ``run(limit=...)`` says otherwise."""
+    import dataclasses
+
+    seen = []
+    real = data.DataLoader
+
+    def spy(dataset, *a, **k):
+        seen.append(len(dataset))
+        return real(dataset, *a, **k)
+
+    monkeypatch.setattr(data, "DataLoader", spy)
+    monkeypatch.setitem(reproduce.RUNS, "small", dataclasses.replace(TINY, epochs=1, limit=200))
+    result = reproduce.run("small", log=lambda line: None)
+    assert result["limit"] == 200 and seen[0] == 200  # the first loader is the training one
+    seen.clear()
+    reproduce.run("small", limit=120, log=lambda line: None)
+    assert seen[0] == 120
+    assert reproduce.RUNS["he2016-plain-vs-residual"].limit == 6000  # the documented budget

@@ -206,3 +206,36 @@ def test_cli_summary_of_a_text_model_feeds_token_ids():
     assert "Embedding" in table and "(1, 256) -> output (1, 14)" in table
     expected = 256 * 64 + sum((64 * k + 1) * 100 for k in (3, 4, 5)) + (300 + 1) * 14
     assert f"Total params: {expected:,}" in table
+
+
+@pytest.mark.parametrize("layers, bidirectional", [(1, False), (2, True)])
+def test_lstm_macs_per_step_and_layer(layers, bidirectional):
+    class Net(cn.nn.Module):  # summary adds a batch axis to a 3-value shape: take it off for (N, L, H_in)
+        def __init__(self):
+            super().__init__()
+            self.lstm = cn.nn.LSTM(10, 6, num_layers=layers, batch_first=True, bidirectional=bidirectional)
+
+        def forward(self, x):
+            return self.lstm(x[0])[0]
+
+    s = cn.summary(Net(), (2, 7, 10))
+    d = 2 if bidirectional else 1
+    # torch's equations: each step, 4 gates of 6 units read x_t (10, or d*6 above layer 1) and h (6)
+    per_step = sum(4 * 6 * (i + 6) for i in [10] + [d * 6] * (layers - 1)) * d
+    assert s.total_macs == 2 * 7 * per_step  # the wrapper's one sample holds N = 2 sequences of 7 steps
+    torch = pytest.importorskip("torch")
+    assert s.total_params == sum(p.numel() for p in torch.nn.LSTM(10, 6, layers, batch_first=True,
+                                                                    bidirectional=bidirectional).parameters())
+
+
+def test_video_summaries_count_every_frame(capsys):
+    """A per-frame CNN runs on T frames folded into the batch: its MACs per clip are T times a frame's."""
+    from convnet.cli.main import main
+
+    assert main(["summary", "frame_avg_cnn"]) == 0
+    clip = capsys.readouterr()[0]
+    frame = cn.summary(cn.models.video.get("frame_avg_cnn", num_classes=8), (1, 1, 1, 64, 64))  # T = 1
+    assert "input (1, 1, 16, 64, 64)" in clip
+    assert f"Total MACs (per sample): {16 * frame.total_macs:,}" in clip
+    assert main(["summary", "c3d_small"]) == 0 and "Conv3d" in capsys.readouterr()[0]
+    assert main(["summary", "c3d_small", "--input-shape", "1,32,32"]) == 2

@@ -116,6 +116,11 @@ def _macs(module, in_shape, out_shape):
     """Multiply-accumulates per sample (see the module docstring)."""
     w = getattr(module, "weight", None)
     kind = type(module).__name__
+    if kind == "LSTM":  # per step and layer: 4 gates of H units, each reading the layer's input and h
+        steps = in_shape[1] if module.batch_first else in_shape[0]
+        d = 2 if module.bidirectional else 1
+        sizes = [module.input_size] + [d * module.hidden_size] * (module.num_layers - 1)
+        return d * steps * sum(4 * module.hidden_size * (i + module.hidden_size) for i in sizes)
     if not isinstance(w, Tensor) or "Norm" in kind:
         return 0
     per_out = int(np.prod(out_shape[1:]))
@@ -236,9 +241,11 @@ def summary(model, input_shape, dtype=np.float32):
             params = sum(p._data.size for p in module.parameters())
         geom = _layer_geometry(module, inp.shape, out.shape)
         r, j = tracker.record(inp, out, geom)
+        # a layer run on frames folded into the batch ((N T, C, H, W) in a video model) does T times the work
+        fold = inp.shape[0] // shape[0] if inp.ndim and inp.shape[0] % shape[0] == 0 else 1
         rows.append(SummaryRow(names.get(id(module), type(module).__name__), type(module).__name__,
                                tuple(inp.shape), tuple(out.shape), int(params),
-                               _macs(module, inp.shape, out.shape), r, j))
+                               fold * _macs(module, inp.shape, out.shape), r, j))
 
     modes = {id(m): m.training for m in model.modules()}
     for m in model.modules():

@@ -187,18 +187,32 @@ def _predict_model(args, load):
     return models.get(model_name, weights=weights).eval()
 
 
+VIDEO_SHAPE = (1, 16, 64, 64)  # a Moving MNIST clip: (C, T, H, W), data.moving_mnist's defaults
+
+
 def run_summary(args):
     from .. import models
     from ..summary import main_summary
 
+    from ..models import video
+
     if args.list:
         print("\n".join(f"{n:16s} input {str(models.default_input_shape(n)):15s} {models.describe(n)}"
                         for n in models.names()))
+        print("\n".join(f"{n:16s} input {str(VIDEO_SHAPE):15s} video clips (C, T, H, W): models.video.get"
+                        f"({n!r})" for n in sorted(video.BUILDERS)))
         return 0
     if not args.model:
         raise _error("give a MODEL name (or --list to see them)")
+    if args.model in video.BUILDERS:  # clips (C, T, H, W); --input-shape is for images
+        from ..summary import summary
+
+        if args.input_shape is not None:
+            raise _error(f"--input-shape is C,H,W for image models; {args.model} reads clips {VIDEO_SHAPE}")
+        print(summary(video.get(args.model, num_classes=args.num_classes or 8), (1,) + VIDEO_SHAPE))
+        return 0
     if args.model not in models.names():
-        raise _error(f"unknown model {args.model!r}; valid names: {', '.join(models.names())}")
+        raise _error(f"unknown model {args.model!r}; valid names: {', '.join(models.names() + sorted(video.BUILDERS))}")
     if args.num_classes is not None and args.num_classes < 1:
         raise _error(f"--num-classes must be at least 1, received {args.num_classes}")
     try:
