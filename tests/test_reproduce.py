@@ -18,7 +18,7 @@ def test_the_issue_runs_are_defined():
             "he2016-plain-vs-residual", "googlenet-aux"} <= set(reproduce.names())
     for name, spec in reproduce.RUNS.items():
         assert spec.dataset in data.DATASETS and spec.arms and spec.epochs >= 1, name
-        assert spec.augment in ("none", "elastic", "crop"), name
+        assert spec.augment in ("none", "elastic", "crop", "crop+flip"), name
 
 
 def test_run_trains_every_arm_and_reports_what_the_checkpoint_scores(monkeypatch, tmp_path):

@@ -185,3 +185,12 @@ def test_extending_a_step_schedule_replans_it(capsys, tmp_path):
     assert lrs[1] == pytest.approx([2e-3, 2e-3, 2e-4, 2e-4, 2e-5, 2e-5])
     assert lrs[0][:3] == pytest.approx([2e-3, 2e-4, 2e-5])  # the past keeps its 3-epoch plan
     assert lrs[0][3:] == lrs[1][3:]  # not 2e-6, 2e-7, 2e-8 as the old plan would continue
+
+
+@pytest.mark.parametrize("augment", ["elastic", "crop+flip"])
+def test_new_augmentations_train(capsys, tmp_path, augment):
+    code, out, err = _run(capsys, "train", "--augment", augment, "--epochs", "1", "--out", tmp_path / "run",
+                          "--no-progress")
+    assert code == 0, err
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["augment"] == augment
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["accuracy"] > 0.3

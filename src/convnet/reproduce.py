@@ -35,7 +35,7 @@ class Run:
     batch_size: int = 64
     optimizer: str = "adam"
     lr: float = 2e-3
-    augment: str = "none"  # none | elastic | crop
+    augment: str = "none"  # a name of data.augment_presets.PRESETS
     aux_weight: float = 0.3
     limit: int | None = None  # train on the first ``limit`` training images (a budget that fits an hour here)
 
@@ -98,17 +98,9 @@ def _check_options(name, model, options):
 
 
 def _augmentation(kind, dataset):
-    from .data import transforms as T
+    from .data.augment_presets import preset
 
-    norm = dataset.normalization
-    fill = 0.0 if norm is None else -norm["mean"][0] / norm["std"][0]  # a black pixel, normalised
-    if kind == "none":
-        return None
-    if kind == "elastic":  # Simard et al. 2003: alpha 34, sigma 4 on 28x28 digits
-        return T.ElasticTransform(34.0, 4.0, fill=fill)
-    if kind == "crop":
-        return T.RandomCrop(dataset.input_shape[1:], padding=2, fill=fill)
-    raise ValueError(f"reproduce: unknown augmentation {kind!r}")
+    return preset(kind, dataset)
 
 
 def _optimizer(spec, params):

@@ -96,9 +96,11 @@ def _add_train(sub):
                    help=f"L2 penalty / decoupled decay for adamw (default {d['weight_decay']})")
     p.add_argument("--schedule", default=d["schedule"], choices=("none", "cosine", "step", "plateau"),
                    help=f"learning-rate schedule over the epochs (default {d['schedule']})")
-    p.add_argument("--augment", default=d["augment"], choices=("none", "crop", "affine"),
+    p.add_argument("--augment", default=d["augment"], choices=("none", "crop", "crop+flip", "affine", "elastic"),
                    help="training-image augmentation: crop = random shifts by up to 2 pixels (default), "
-                        "affine = shifts, rotations up to 10 degrees and 0.9-1.1 scaling, none")
+                        "crop+flip = crop and horizontal mirroring (clothes, photos), affine = shifts, rotations up "
+                        "to 10 degrees and 0.9-1.1 scaling, elastic = Simard et al.'s elastic distortion "
+                        "(alpha 34, sigma 4), none")
     p.add_argument("--keep", default=d["keep"], choices=("last", "best"),
                    help="which epoch's weights become the checkpoint: last (default; the cosine schedule ends on "
                         "the most reliable weights) or best (highest validation accuracy)")

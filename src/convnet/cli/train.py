@@ -88,17 +88,11 @@ def make_scheduler(name, optimizer, epochs):
 
 def make_augmentation(name, dataset):
     """Batch transform for ``--augment``; uncovered pixels get the value of a black pixel."""
-    from ..data import transforms as T
+    from ..data.augment_presets import PRESETS, preset
 
-    fill = _background(dataset)
-    size = dataset.input_shape[1:]
-    if name in (None, "none", False):
-        return None
-    if name == "crop":
-        return T.RandomCrop(size, padding=2, fill=fill)
-    if name == "affine":
-        return T.RandomAffine(degrees=10, translate=(0.08, 0.08), scale=(0.9, 1.1), fill=fill)
-    raise _error(f"unknown augmentation {name!r}; valid names: none, crop, affine")
+    if name not in PRESETS and name not in (None, False):
+        raise _error(f"unknown augmentation {name!r}; valid names: {', '.join(PRESETS)}")
+    return preset(name, dataset)
 
 
 def _default_out(model, dataset):
@@ -471,9 +465,3 @@ def _duration(seconds):
     if seconds < 7200:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
-
-
-def _background(dataset):
-    """The normalised value of a black pixel (what augmentation fills uncovered areas with)."""
-    norm = dataset.normalization
-    return 0.0 if norm is None else -norm["mean"][0] / norm["std"][0]
