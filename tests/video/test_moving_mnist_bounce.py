@@ -87,3 +87,18 @@ def test_digit_shrinking_uses_area_averaging():
     ref = np.asarray(Image.fromarray(img).resize((14, 14), Image.BOX), np.float32) / 255
     x, y = ds.path[0, 0, 0]
     np.testing.assert_allclose(ds.x[0, 0, 0, y:y + 14, x:x + 14], ref, atol=1e-6)
+
+
+def test_the_first_step_shows_the_labelled_direction(source):
+    """No clip starts against a wall: frame 0 -> 1 always moves the way the label says, for every digit."""
+    ds = data.moving_mnist("train", 300, frames=10, size=20, digit_size=8, speed=3, seed=4, source=source,
+                           num_digits=2)
+    first = ds.path[:, :, 1] - ds.path[:, :, 0]  # (n, K, 2)
+    expected = np.array([STEP[int(d)] for d in ds.directions.ravel()]).reshape(first.shape) * 3
+    np.testing.assert_array_equal(first, expected)
+    assert (np.abs(np.diff(ds.path, axis=2)) < 3).any()  # later steps do bounce
+
+
+def test_a_speed_that_crosses_the_frame_in_one_step_is_refused(source):
+    with pytest.raises(ValueError, match="crosses the whole 12 px of free room in one frame"):
+        data.moving_mnist("train", 2, frames=4, size=20, digit_size=8, speed=13, source=source)

@@ -72,7 +72,8 @@ def moving_mnist(split="train", n=1000, frames=16, size=64, seed=0, digit_size=2
                  source=None, num_digits=1, bounce_walls=True):
     """``n`` deterministic clips of ``num_digits`` MNIST digits moving in 8 directions, bouncing off the walls.
 
-    The label is the *labelled digit*'s class and its direction of motion in frame 0 (one of ``DIRECTIONS``).
+    The label is the *labelled digit*'s class and its direction of motion from frame 0 to frame 1 (one of
+    ``DIRECTIONS``; the start is drawn so that first step does not touch a wall, later ones bounce).
     With two digits they are of different classes and the labelled one is the smaller class, so a model must
     find both digits, compare them and follow the right one; the other moves in its own random direction. The
     digits are drawn with ``max`` where they overlap.
@@ -109,6 +110,9 @@ def moving_mnist(split="train", n=1000, frames=16, size=64, seed=0, digit_size=2
     if speed is None:  # travel about two thirds of the room, so the start still varies
         speed = max(1, min(round(room / (1.5 * max(frames - 1, 1))), room // max(frames - 1, 1)))
     travel = speed * (frames - 1)
+    if bounce_walls and frames > 1 and speed > room:
+        raise ValueError(f"moving_mnist: a digit of {digit_size} px moving {speed} px/frame crosses the whole "
+                         f"{room} px of free room in one frame; use a smaller speed or digit_size, or a larger size")
     if not bounce_walls and travel > room:
         raise ValueError(f"moving_mnist: a digit of {digit_size} px moving {speed} px/frame for {frames} frames "
                          f"travels {travel} px but only {room} px fit in a {size} px frame; use fewer frames, a "
@@ -135,12 +139,12 @@ def moving_mnist(split="train", n=1000, frames=16, size=64, seed=0, digit_size=2
     digits = _shrink(images[pick.ravel()], digit_size).reshape(n, num_digits, digit_size, digit_size)
     directions = rng.integers(0, 8, (n, num_digits))
     step = _STEP[directions] * speed  # (n, K, 2) pixels per frame
-    if bounce_walls:
-        start = rng.integers(0, room + 1, (n, num_digits, 2))
-    else:  # uniform over the positions that keep the whole path inside the frame
-        lo = np.where(step < 0, -step * (frames - 1), 0)
-        hi = np.where(step > 0, room - step * (frames - 1), room)
-        start = lo + np.floor(rng.random((n, num_digits, 2)) * (hi - lo + 1)).astype(np.int64)
+    # starts are uniform over the positions that keep the first step (bouncing) or the whole path (straight)
+    # inside the frame: the labelled direction is always the motion between frames 0 and 1, never a wall's echo
+    steps_free = 1 if bounce_walls else frames - 1
+    lo = np.where(step < 0, -step * steps_free, 0)
+    hi = np.where(step > 0, room - step * steps_free, room)
+    start = lo + np.floor(rng.random((n, num_digits, 2)) * (hi - lo + 1)).astype(np.int64)
     t = np.arange(frames)[None, None, :, None]
     path = bounce(start[:, :, None, :] + step[:, :, None, :] * t, room)  # (n, K, T, 2) top-left (x, y)
     x = np.zeros((n, 1, frames, size, size), np.float32)
