@@ -73,3 +73,17 @@ def test_cli_train_eval_predict_text(langid_dir, tmp_path, capsys):
     assert main(["train", "--dataset", "langid-gnu", "--data-dir", str(langid_dir), "--model", "lenet5",
                  "--epochs", "1", "--out", str(tmp_path / "r2"), "--no-progress"]) == 2
     assert "needs a text model" in capsys.readouterr().err
+
+
+def test_cli_train_text_with_model_options(langid_dir, tmp_path, capsys):
+    """--model-option reaches the text model: the checkpoint rebuilds a max+mean TextCNN with widths 2/3."""
+    run = str(tmp_path / "run")
+    assert main(["train", "--dataset", "langid-gnu", "--data-dir", str(langid_dir), "--model", "textcnn",
+                 "--model-option", "pool=max+mean", "--model-option", "kernel_sizes=(2, 3)",
+                 "--epochs", "2", "--out", run, "--no-progress", "--image-size", "64"]) == 0
+    capsys.readouterr()
+    loaded = load_model(run)
+    assert loaded.pool == "max+mean" and loaded.kernel_sizes == (2, 3)
+    assert loaded.fc.weight.shape[1] == 2 * 2 * 100  # two widths x (max, mean) x 100 filters
+    assert main(["predict", run, "--text", "le répertoire est introuvable", "--top-k", "1"]) == 0
+    assert ": fr (" in capsys.readouterr().out
