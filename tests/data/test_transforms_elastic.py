@@ -69,7 +69,7 @@ def test_compose_resamples_affine_then_elastic_once_with_the_same_draws():
     fused = T.Compose([T.RandomAffine(0), elastic])(x, generator=np.random.default_rng(4))
     g = np.random.default_rng(4)
     g.uniform(0, 0, size=6)  # RandomAffine(0) draws its (zero) angles first
-    np.testing.assert_allclose(fused, elastic(x, generator=g), atol=1e-6)
+    np.testing.assert_allclose(fused, elastic(x, generator=g), atol=5e-6)  # the affine map rounds to 1e-6 px
     # a displaced pixel: translate by whole pixels, then a constant field, equals their sum
     img = np.zeros((1, 1, 15, 15), np.float32)
     img[0, 0, 7, 7] = 1.0

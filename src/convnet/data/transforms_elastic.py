@@ -41,8 +41,11 @@ def elastic_displacement(n, h, w, alpha, sigma, generator):
     spatial axes, applied as ``G_h @ field @ G_w^T`` (see :func:`_gaussian_matrix`).
     """
     field = generator.uniform(-1.0, 1.0, size=(n, 2, h, w)).astype(np.float32)
-    field = _gaussian_matrix(h, float(sigma)) @ field @ _gaussian_matrix(w, float(sigma)).T  # (N, 2, H, W)
-    return field * np.float32(alpha)
+    # field @ G_w^T as one (N*2*H, W) @ (W, W) product (a 4-D `@` loops over planes: 2x slower in all)
+    field = (field.reshape(-1, w) @ _gaussian_matrix(w, float(sigma)).T).reshape(n, 2, h, w)
+    field = np.matmul(_gaussian_matrix(h, float(sigma)), field)  # G_h @ each (H, W) plane
+    field *= np.float32(alpha)
+    return field
 
 
 def elastic_transform(batch, displacement, fill=0.0):
