@@ -123,7 +123,7 @@ def test_batch_norm_network_weights_carry_their_running_statistics():
     test = data.get("fashion-mnist", "test", root=root, size=32, download=False)
     with cn.no_grad():
         pred = model.eval()(cn.tensor(test.images[:1000])).numpy().argmax(1)
-    assert float((pred == test.labels[:1000]).mean()) >= 0.87  # the run measured 90.07% on all 10,000
+    assert float((pred == test.labels[:1000]).mean()) >= 0.93  # the run measured 94.07% on all 10,000 (95.2% here)
 
 
 def _digit_pngs(folder, count=6):
