@@ -4,11 +4,13 @@ affine + elastic augmentation (issue 14: at most 1.2x).
     CONVNET_DATA=/work/shared/datasets .venv/bin/python benchmarks/augment_epoch.py
     CONVNET_DATA=/work/shared/datasets .venv/bin/python benchmarks/augment_epoch.py --workers 2 --repeats 5
     CONVNET_DATA=/work/shared/datasets .venv/bin/python benchmarks/augment_epoch.py --spin-us 300  # old default
+    CONVNET_DATA=/work/shared/datasets .venv/bin/python benchmarks/augment_epoch.py --openblas-timeout 4
 
 ``--spin-us`` sets ``CONVNET_SPIN_US`` (how long the C kernels' idle threads spin before sleeping) for
 both runs, default 0 here: on 2 cores a thread spinning between two training-step kernels holds the
 core the loader workers need (measured: ratio ~1.75 with the library's default 300 us, ~1.2-1.4 with 0;
-the plain run is not slower with 0 on this model).
+the plain run is not slower with 0 on this model). ``--openblas-timeout N`` does the same for OpenBLAS's
+own threads (``OPENBLAS_THREAD_TIMEOUT``: they busy-wait 2**28 cycles after each GEMM by default).
 
 The two runs alternate (plain, augmented, plain, ...) so both see the same machine load. The plain
 run loads batches in the main process (``num_workers=0``: one indexing call per batch, the fastest
@@ -23,8 +25,6 @@ import os
 import statistics
 import sys
 import time
-
-import numpy as np
 
 
 def _epoch(model, optimizer, loss_fn, loader, cn):
@@ -46,8 +46,22 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=3, help="epochs each way (default 3)")
     p.add_argument("--spin-us", type=int, default=0,
                    help="CONVNET_SPIN_US for both runs (default 0: idle kernel threads sleep at once)")
+    p.add_argument("--blas-threads", type=int, default=None,
+                   help="BLAS threads of the training process for both runs (threadpoolctl; default: BLAS's own)")
+    p.add_argument("--openblas-timeout", type=int, default=None,
+                   help="OPENBLAS_THREAD_TIMEOUT for both runs: idle OpenBLAS threads spin 2**N cycles (4-30) "
+                        "before sleeping (default: OpenBLAS's, 2**28)")
     args = p.parse_args(argv)
     os.environ["CONVNET_SPIN_US"] = str(args.spin_us)  # read when convnet.ops._clib is imported, below
+    if args.openblas_timeout is not None:  # read when OpenBLAS loads, i.e. when NumPy is imported
+        os.environ["OPENBLAS_THREAD_TIMEOUT"] = str(args.openblas_timeout)
+
+    import numpy as np  # after OPENBLAS_THREAD_TIMEOUT
+
+    if args.blas_threads is not None:  # after NumPy has loaded its BLAS
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.blas_threads, user_api="blas")
 
     import convnet as cn
     from convnet import data, models, nn, optim
@@ -69,7 +83,8 @@ def main(argv=None):
 
     print(f"LeNet-5 on MNIST, {n // args.batch_size} batches of {args.batch_size} per epoch; augmentation: "
           f"{aug.transforms[0]!r} then ElasticTransform(alpha=34, sigma=4); augmented loader: "
-          f"num_workers={args.workers}; CONVNET_SPIN_US={args.spin_us}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", flush=True)
+          f"num_workers={args.workers}; CONVNET_SPIN_US={args.spin_us}; BLAS threads {args.blas_threads or 'default'}; "
+          f"OPENBLAS_THREAD_TIMEOUT {os.environ.get('OPENBLAS_THREAD_TIMEOUT', 'default')}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", flush=True)
     _epoch(model, optimizer, loss_fn, plain, cn)  # warm-up: caches, worker start
     _epoch(model, optimizer, loss_fn, augmented, cn)
     times = {"plain": [], "augmented": []}
