@@ -66,6 +66,8 @@ def test_cli(monkeypatch, tmp_path, capsys):
     assert "unknown run 'nosuch'" in capsys.readouterr()[1]
     assert main(["reproduce", "tiny", "--epochs", "0"]) == 2
     assert "--epochs must be at least 1" in capsys.readouterr()[1]
+    assert main(["reproduce", "tiny", "--batch-size", "0"]) == 2
+    assert "--batch-size must be at least 1, received 0" in capsys.readouterr()[1]
 
 
 def test_a_run_s_own_limit_is_its_default_training_set(monkeypatch):
@@ -86,4 +88,10 @@ def test_a_run_s_own_limit_is_its_default_training_set(monkeypatch):
     seen.clear()
     reproduce.run("small", limit=120, log=lambda line: None)
     assert seen[0] == 120
+    # batch_size (the CLI's --batch-size) overrides the run's own and is recorded in the result
+    batches = []
+    monkeypatch.setattr(data, "DataLoader", lambda dataset, *a, **k: batches.append(k.get("batch_size")) or
+                        real(dataset, *a, **k))
+    result = reproduce.run("small", limit=120, batch_size=50, log=lambda line: None)
+    assert batches[0] == 50 and result["spec"]["batch_size"] == 50
     assert reproduce.RUNS["he2016-plain-vs-residual"].limit == 6000  # the documented budget

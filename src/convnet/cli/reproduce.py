@@ -26,6 +26,7 @@ def add_parser(sub):
     p.add_argument("--out", metavar="DIR", default=None, help="output folder (default runs/reproduce-NAME)")
     p.add_argument("--data-dir", metavar="DIR", help="where MNIST/Fashion-MNIST files are (default $CONVNET_DATA)")
     p.add_argument("--limit", type=int, default=None, help="train on the first N training images only")
+    p.add_argument("--batch-size", type=int, default=None, help="override the run's batch size")
     p.set_defaults(func=run_reproduce)
 
 
@@ -37,13 +38,14 @@ def run_reproduce(args):
 
     if args.name not in reproduce.RUNS:
         raise CLIError(f"unknown run {args.name!r}; valid names: {', '.join(reproduce.names())}")
-    for key in ("epochs", "limit"):
+    for key in ("epochs", "limit", "batch_size"):
         value = getattr(args, key)
         if value is not None and value < 1:
-            raise CLIError(f"--{key} must be at least 1, received {value}")
+            raise CLIError(f"--{key.replace('_', '-')} must be at least 1, received {value}")
     out = args.out or os.path.join("runs", f"reproduce-{args.name}")
     result = reproduce.run(args.name, epochs=args.epochs, seed=args.seed, out=out, root=args.data_dir,
-                           limit=args.limit, log=lambda line: print(line, flush=True))
+                           limit=args.limit, log=lambda line: print(line, flush=True),
+                           batch_size=args.batch_size)
     for path in reproduce.write_report(result, out):
         print(f"wrote {path}")
     return 0
