@@ -84,7 +84,8 @@ def main(argv=None):
     print(f"LeNet-5 on MNIST, {n // args.batch_size} batches of {args.batch_size} per epoch; augmentation: "
           f"{aug.transforms[0]!r} then ElasticTransform(alpha=34, sigma=4); augmented loader: "
           f"num_workers={args.workers}; CONVNET_SPIN_US={args.spin_us}; BLAS threads {args.blas_threads or 'default'}; "
-          f"OPENBLAS_THREAD_TIMEOUT {os.environ.get('OPENBLAS_THREAD_TIMEOUT', 'default')}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", flush=True)
+          f"OPENBLAS_THREAD_TIMEOUT {os.environ.get('OPENBLAS_THREAD_TIMEOUT', 'default')}; {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
     _epoch(model, optimizer, loss_fn, plain, cn)  # warm-up: caches, worker start
     _epoch(model, optimizer, loss_fn, augmented, cn)
     times = {"plain": [], "augmented": []}

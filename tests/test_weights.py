@@ -97,7 +97,7 @@ def test_mnist_weights_classify_mnist_test_images():
     test = data.get("mnist", "test", root=root, size=32, download=False)
     with cn.no_grad():
         pred = model(cn.tensor(test.images[:2000])).numpy().argmax(1)
-    assert float((pred == test.labels[:2000]).mean()) >= 0.985  # the run measured 99.23% on all 10,000
+    assert float((pred == test.labels[:2000]).mean()) >= 0.985  # the run measured 99.33% on all 10,000 (98.75% here)
 
 
 def test_fashion_weights_classify_fashion_mnist_test_images():

@@ -47,6 +47,9 @@ RUNS = {
     "lenet5-mnist-elastic": Run(
         "LeCun et al. 1998", "MNIST test error, with distortions", "0.8%", "<= 0.75%", "mnist",
         {"lenet5": ("lenet5", {})}, epochs=20, augment="elastic"),
+    "lenet5-mnist-affine": Run(
+        "LeCun et al. 1998", "MNIST test error, with affine distortions (the paper's kind)", "0.8%", "<= 0.75%",
+        "mnist", {"lenet5": ("lenet5", {})}, epochs=20, augment="affine"),
     "simard-mnist-elastic": Run(
         "Simard et al. 2003", "MNIST test error, small CNN + elastic distortions", "0.4%", "<= 0.5%", "mnist",
         {"resnet20": ("resnet20", {})}, epochs=15, optimizer="sgd", lr=0.1, augment="elastic"),
