@@ -16,8 +16,8 @@ TINY = reproduce.Run("test", "digits test accuracy", "-", "-", "digits", {"lenet
 def test_the_issue_runs_are_defined():
     from convnet.data.augment_presets import PRESETS
 
-    assert {"lenet5-mnist", "lenet5-mnist-affine", "lenet5-mnist-elastic", "simard-mnist-elastic", "fashion-resnet20",
-            "jarrett-ablation", "he2016-plain-vs-residual", "googlenet-aux"} <= set(reproduce.names())
+    assert {"lenet5-mnist", "lenet5-mnist-affine", "lenet5-mnist-elastic", "simard-mnist-elastic", "simard-mnist-vgg",
+            "fashion-resnet20", "jarrett-ablation", "he2016-plain-vs-residual", "googlenet-aux"} <= set(reproduce.names())
     for name, spec in reproduce.RUNS.items():
         assert spec.dataset in data.DATASETS and spec.arms and spec.epochs >= 1, name
         assert spec.augment in PRESETS, name

@@ -107,7 +107,7 @@ def test_unfreeze_restores_train_mode():
 # Small widths for the networks with a width option, so building all 27 stays fast.
 _SMALL = {"alexnet": {"hidden": 64}, "alexnet_original": {"hidden": 64}, "zfnet": {"hidden": 64},
           **{n: {"hidden": 64} for n in models.names() if n.startswith("vgg")}}
-_SIZE = {"alexnet": 64, "zfnet": 64, "alexnet_original": 96, "simple_cnn": 39}
+_SIZE = {"alexnet": 64, "zfnet": 64, "alexnet_original": 96, "simple_cnn": 39, "vgg_mini": 28}
 _HEAVY = {"resnet50", "resnet101", "resnet152", "se_resnet50"}  # no width option: round trip of their files
 
 

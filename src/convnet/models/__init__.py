@@ -183,6 +183,7 @@ DESCRIPTIONS = {
     "se_resnet50": "Hu et al. 2017, SENet: ResNet-50 with squeeze-and-excitation channel gates",
     "textcnn": "Kim 2014, sentence CNN (characters): 1-D convolutions of widths 3/4/5, max over time",
     "textcnn_word": "Kim 2014, sentence CNN (words): 1-D convolutions of widths 3/4/5, max over time",
+    "vgg_mini": "a small VGG-style digits CNN (3x3 conv pairs, batch norm): Simard et al. 2003's 0.4% role",
     "yolo_v1": "Redmon et al. 2016, YOLO v1 (small backbone): SxS grid, B boxes + class probabilities per cell",
 }
 
@@ -215,3 +216,4 @@ from .senet import SEBottleneck, SELayer, se_resnet50  # noqa: E402,F401
 from .textcnn import TextCNN, textcnn, textcnn_word  # noqa: E402,F401
 from . import video  # noqa: E402,F401  (clip classifiers, outside the image registry: video.get(name))
 from .yolo import YOLOv1, yolo_v1  # noqa: E402,F401
+from .vgg_mini import VGGMini, vgg_mini  # noqa: E402,F401
