@@ -497,4 +497,9 @@ SNIPPETS = [
         "g = torch.Generator().manual_seed(0); out = torch.randperm(5, generator=g)",
         mode="shape",
     ),
+    *_group(
+        "optimizers",
+        "bn = nn.BatchNorm1d(2); xs = [torch.arange(6.0).reshape(3, 2), torch.arange(8.0).reshape(4, 2) ** 2]\n"
+        "optim.swa_utils.update_bn(xs, bn)\nout = (bn.running_mean, bn.running_var, bn.num_batches_tracked)",
+    ),
 ]
