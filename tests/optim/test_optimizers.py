@@ -148,7 +148,7 @@ INTENTIONALLY_ABSENT = {
     "capturable": "CUDA-graph capture support; no CUDA graphs here",
     "differentiable": "autograd through the optimizer step; our steps run outside autograd",
 }
-OPTIMIZERS = [n for n in optim.__all__ if n not in ("Optimizer", "lr_scheduler")]
+OPTIMIZERS = [n for n in optim.__all__ if n not in ("Optimizer", "lr_scheduler", "swa_utils")]
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
