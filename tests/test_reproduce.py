@@ -97,3 +97,24 @@ def test_a_run_s_own_limit_is_its_default_training_set(monkeypatch):
     result = reproduce.run("small", limit=120, batch_size=50, log=lambda line: None)
     assert batches[0] == 50 and result["spec"]["batch_size"] == 50
     assert reproduce.RUNS["he2016-plain-vs-residual"].limit == 6000  # the documented budget
+
+
+def test_update_bn_runs_after_training_and_the_checkpoint_holds_its_statistics(monkeypatch, tmp_path):
+    spec = reproduce.Run("test", "digits", "-", "-", "digits", {"vgg_mini": ("vgg_mini", {})}, epochs=1,
+                         batch_size=64, augment="elastic", update_bn=True)
+    monkeypatch.setitem(reproduce.RUNS, "tiny-bn", spec)
+    arm = reproduce.run("tiny-bn", seed=0, out=str(tmp_path), log=lambda line: None)["arms"]["vgg_mini"]
+    assert {"test_accuracy_before_update_bn", "val_accuracy_after_update_bn"} <= set(arm)
+    model = cn.load(tmp_path / "vgg_mini" / "model.safetensors")
+    assert cn.checkpoint.read_metadata(tmp_path / "vgg_mini" / "model.safetensors")["meta"]["update_bn"] is True
+    # independent: the first batch-norm layer's running mean is the average of its per-batch input means
+    train = data.load_splits("digits", size=28)["train"]
+    first, means = model.features[0], []
+    with cn.no_grad():
+        for x, _ in data.DataLoader(train, batch_size=64):
+            means.append(first(x).numpy().mean(axis=(0, 2, 3)))
+    np.testing.assert_allclose(model.features[1].running_mean.numpy(), np.mean(means, 0), rtol=1e-4, atol=1e-6)
+    test = data.get("digits", "test", size=28)
+    with cn.no_grad():
+        pred = model.eval()(cn.tensor(test.images)).numpy().argmax(1)
+    assert arm["test_accuracy"] == pytest.approx(float((pred == test.labels).mean()))

@@ -176,10 +176,9 @@ def run(name, epochs=None, seed=0, out=None, root=None, limit=None, progress=Fal
         trainer = Trainer(model, optimizer, scheduler=scheduler, meta=meta, keep="last", aux_weight=spec.aux_weight,
                           callbacks=[lambda t, logs, arm=arm: log(_line(arm, logs))])
         folder = os.path.join(out, arm) if out else None
-        trainer.fit(loader, data.DataLoader(splits["val"], batch_size=256), epochs=epochs, checkpoint_dir=folder,
-                    progress=progress)
-        test_loader = data.DataLoader(splits["test"], batch_size=256)
-        extra = _update_bn(spec, trainer, train_set, splits["val"], test_loader, folder) if spec.update_bn else {}
+        val_loader, test_loader = (data.DataLoader(splits[s], batch_size=256) for s in ("val", "test"))
+        trainer.fit(loader, val_loader, epochs=epochs, checkpoint_dir=folder, progress=progress)
+        extra = _update_bn(spec, trainer, train_set, val_loader, test_loader, folder) if spec.update_bn else {}
         test = trainer.evaluate(test_loader)
         result["arms"][arm] = {**extra,
             "model": model_name, "options": options, "test_accuracy": test["accuracy"],
@@ -192,7 +191,7 @@ def run(name, epochs=None, seed=0, out=None, root=None, limit=None, progress=Fal
     return result
 
 
-def _update_bn(spec, trainer, train_set, val_set, test_loader, folder):
+def _update_bn(spec, trainer, train_set, val_loader, test_loader, folder):
     """Recompute the batch-norm statistics over the training images without augmentation (the network
     trained on distorted images is tested on clean ones); the numbers before, and the checkpoint after."""
     from . import data
@@ -201,7 +200,7 @@ def _update_bn(spec, trainer, train_set, val_set, test_loader, folder):
 
     before = trainer.evaluate(test_loader)["accuracy"]
     update_bn(data.DataLoader(train_set, batch_size=spec.batch_size), trainer.model)
-    val = trainer.evaluate(data.DataLoader(val_set, batch_size=256))["accuracy"]
+    val = trainer.evaluate(val_loader)["accuracy"]
     if folder:
         path = os.path.join(folder, "model.safetensors")
         save(path, trainer.model, meta=dict(read_metadata(path)["meta"], update_bn=True, val_accuracy=val))
