@@ -196,3 +196,35 @@ def test_default_collate_errors():
         default_collate([[1, 2], [1]])
     with pytest.raises(TypeError, match="ToTensor"):
         default_collate([object(), object()])
+
+
+class _MallocSetting(Dataset):
+    """Reports whether ``_keep_freed_memory`` ran in the process that loads the sample."""
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        from convnet.data import workers
+
+        return np.float32(getattr(workers, "_test_kept", False))
+
+
+def test_workers_keep_freed_memory_and_the_main_process_does_not(monkeypatch):
+    import sys
+
+    from convnet.data import workers
+
+    if sys.platform.startswith("linux") and "glibc" in " ".join(__import__("platform").libc_ver()):
+        assert workers._keep_freed_memory() is True  # glibc accepts both mallopt settings
+    real = workers._keep_freed_memory
+
+    def recording():
+        workers._test_kept = True
+        return real()
+
+    monkeypatch.setattr(workers, "_keep_freed_memory", recording)
+    in_workers = [b.numpy().tolist() for b in DataLoader(_MallocSetting(), batch_size=2, num_workers=2)]
+    in_main = [b.numpy().tolist() for b in DataLoader(_MallocSetting(), batch_size=2)]
+    assert in_workers == [[1.0, 1.0], [1.0, 1.0]] and in_main == [[0.0, 0.0], [0.0, 0.0]]
+    _no_children()

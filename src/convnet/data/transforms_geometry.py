@@ -13,7 +13,8 @@ import numpy as np
 
 from .transforms import Transform, _pair
 
-__all__ = ["warp", "affine_matrix", "RandomAffine", "RandomRotation", "RandomResizedCrop", "RandomVerticalFlip"]
+__all__ = ["warp", "warp_reference", "affine_matrix", "RandomAffine", "RandomRotation", "RandomResizedCrop",
+           "RandomVerticalFlip"]
 
 
 def warp(batch, src_y, src_x, fill=0.0, order=1):
@@ -29,28 +30,121 @@ def warp(batch, src_y, src_x, fill=0.0, order=1):
     Returns:
         ``(N, C, H_out, W_out)`` in ``batch``'s float dtype (float32 for integer inputs, rounded back
         to ``uint8`` when the input is ``uint8``).
-    """
-    from scipy import ndimage
 
+    Bilinear reads of a flat 2x2 block (all four pixels equal, e.g. a digit's background) are that
+    pixel's value, so only the other points go to ``map_coordinates`` (:func:`_warp_flat_aware`; the same
+    values as :func:`warp_reference`, which sends every point).
+    """
     n, c, h, w = batch.shape
-    h_out, w_out = src_y.shape[1:]
+    src_y, src_x = _points(src_y, src_x, n)
     src = batch if batch.dtype in (np.float32, np.float64) else batch.astype(np.float32)
-    # The N*C planes stacked into one tall (N*C*H, W) image: plane k = n*C + c starts at row k*H. One 2-D
-    # call is ~2x faster than a 3-D one. A source point inside [0, H-1] x [0, W-1] only reads its own
-    # plane (at row H-1 the next plane's weight is 0); points outside read `fill`, as mode="constant".
-    # (2, N*C*H_out, W_out) coordinates written in place (no np.stack copy); float64: rows reach N*C*H
-    coords = np.empty((2, n * c * h_out, w_out))
-    offset = (np.arange(n * c, dtype=np.float64) * h).reshape(n, c, 1, 1)
-    np.add(src_y[:, None], offset, out=coords[0].reshape(n, c, h_out, w_out))  # row k*H + src_y in plane k
-    coords[1].reshape(n, c, h_out, w_out)[...] = src_x[:, None]
-    out = ndimage.map_coordinates(src.reshape(n * c * h, w), coords, order=order, mode="nearest")
     outside = (src_y < 0) | (src_y > h - 1) | (src_x < 0) | (src_x > w - 1)  # (N, H_out, W_out)
-    out = out.reshape(n, c, h_out, w_out)
-    if outside.any():
-        out = np.where(outside[:, None], np.asarray(fill, out.dtype), out)
+    out = _warp_flat_aware(src, src_y, src_x, outside, fill) if order == 1 and src.dtype == np.float32 else None
+    if out is None:
+        out = _map_planes(src, src_y, src_x, order)
+        if outside.any():
+            out = np.where(outside[:, None], np.asarray(fill, out.dtype), out)
     if batch.dtype == np.uint8:
         return np.clip(np.rint(out), 0, 255).astype(np.uint8)
     return out
+
+
+def warp_reference(batch, src_y, src_x, fill=0.0, order=1):
+    """:func:`warp` sending every point to ``map_coordinates`` (the slow reference of the flat-block shortcut)."""
+    n, c, h, w = batch.shape
+    src_y, src_x = _points(src_y, src_x, n)
+    src = batch if batch.dtype in (np.float32, np.float64) else batch.astype(np.float32)
+    out = _map_planes(src, src_y, src_x, order)
+    outside = (src_y < 0) | (src_y > h - 1) | (src_x < 0) | (src_x > w - 1)
+    out = np.where(outside[:, None], np.asarray(fill, out.dtype), out)
+    if batch.dtype == np.uint8:
+        return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    return out
+
+
+def _points(src_y, src_x, n):
+    """Both coordinate arrays broadcast to one ``(N, H_out, W_out)`` shape (read-only views)."""
+    src_y, src_x = np.broadcast_arrays(np.asarray(src_y, np.float64), np.asarray(src_x, np.float64))
+    shape = (n,) + src_y.shape[1:]
+    return np.broadcast_to(src_y, shape), np.broadcast_to(src_x, shape)
+
+
+def _map_planes(src, src_y, src_x, order):
+    """``map_coordinates`` of the ``(N, C, H, W)`` float batch at ``(N, H_out, W_out)`` source points.
+
+    The N*C planes are stacked into one tall ``(N*C*H, W)`` image: plane ``k = n*C + c`` starts at row
+    ``k*H``. One 2-D call is ~2x faster than a 3-D one. A source point inside ``[0, H-1] x [0, W-1]`` only
+    reads its own plane (at row H-1 the next plane's weight is 0); the caller replaces points outside.
+    """
+    from scipy import ndimage
+
+    n, c, h, w = src.shape
+    # float64 coordinates written in place (no np.stack copy): rows reach N*C*H
+    coords = np.empty((2, n, c) + src_y.shape[1:])
+    row0 = (np.arange(n * c, dtype=np.float64) * h).reshape(n, c, 1, 1)  # first row of plane n*C + c
+    np.add(src_y[:, None], row0, out=coords[0])
+    coords[1] = src_x[:, None]
+    out = ndimage.map_coordinates(src.reshape(n * c * h, w), coords.reshape(2, n * c * src_y.shape[1], -1),
+                                  order=order, mode="nearest")
+    return out.reshape((n, c) + src_y.shape[1:])
+
+
+# Above this share of points that need interpolation, the shortcut costs more than it saves.
+_FLAT_MAX_SHARE = 0.6
+
+
+def _warp_flat_aware(src, src_y, src_x, outside, fill):
+    """Bilinear warp that interpolates only points whose 2x2 source block is not flat; None if most are.
+
+    A point ``(y, x)`` inside the image reads the block with top-left pixel ``(floor y, floor x)``; when
+    that block is constant in every channel the interpolation returns the constant, read here by one
+    gather (float32 only: SciPy's float64 weighted sum can be 1 ulp off the constant, which the rounding
+    to float32 removes, so the values equal ``map_coordinates``'s bit for bit). Points ``outside`` read
+    ``fill``. Returns ``(N, C, H_out, W_out)``, or None when the shortcut would not pay.
+    """
+    from scipy import ndimage
+
+    n, c, h, w = src.shape
+    h_out, w_out = src_y.shape[1:]
+    if n * c * h * w >= 1 << 31:
+        return None
+    src = np.ascontiguousarray(src)
+
+    def differ(a, b):  # (N, C, ...) -> (N, ...): the pixels differ in some channel
+        return np.not_equal(a[:, 0], b[:, 0]) if c == 1 else (a != b).any(axis=1)
+
+    # varied[n, i, j]: the block {i, i+1} x {j, j+1} (clipped to the image) is not constant in some channel
+    varied = np.zeros((n, h, w), bool)
+    varied[:, :, :-1] = differ(src[..., :, :-1], src[..., :, 1:])  # pixel vs its right neighbour
+    varied[:, :-1, :-1] |= varied[:, 1:, :-1]  # the block's lower pair (row i + 1)
+    varied[:, :-1] |= differ(src[..., :-1, :], src[..., 1:, :])  # pixel vs the one below
+    if np.count_nonzero(varied) > _FLAT_MAX_SHARE * varied.size:  # a natural photo: few flat blocks
+        return None
+    # flat index of each point's top-left pixel in the (N, C=0, H, W) batch (floor: points inside are >= 0)
+    pixel = np.clip(src_y, 0, h - 1).astype(np.int32)
+    pixel *= w
+    pixel += np.clip(src_x, 0, w - 1).astype(np.int32)  # index within the image
+    pixel += (np.arange(n, dtype=np.int32) * (h * w))[:, None, None]  # ... within varied (N, H, W)
+    need = np.take(varied, pixel, mode="clip")  # (clip: NaN coordinates must not index out of range)
+    np.greater(need, outside, out=need)  # and not outside
+    if c > 1:  # ... within the batch's channel 0
+        pixel += (np.arange(n, dtype=np.int32) * ((c - 1) * h * w))[:, None, None]
+    k = np.flatnonzero(need)  # the points to interpolate, as flat (n, i, j) indices
+    if k.size > _FLAT_MAX_SHARE * need.size:
+        return None
+    rows = np.take(src_y, k) if src_y.flags.c_contiguous else src_y.reshape(-1)[k]
+    rows += (k // (h_out * w_out)) * float(c * h)  # row of the point in the tall (N*C*H, W) image, channel 0
+    cols = np.take(src_x, k) if src_x.flags.c_contiguous else src_x.reshape(-1)[k]
+    flat = src.reshape(-1)
+    tall = src.reshape(n * c * h, w)
+    out = np.empty((n, c, h_out * w_out), src.dtype)
+    for ch in range(c):
+        plane = np.take(flat, pixel.reshape(n, -1) + ch * h * w, mode="clip")  # flat blocks' values
+        vals = ndimage.map_coordinates(tall, np.stack([rows + ch * h, cols]), order=1, mode="nearest")
+        np.put(plane, k, vals)
+        np.copyto(plane, np.asarray(fill, src.dtype), where=outside.reshape(n, -1))
+        out[:, ch] = plane
+    return out.reshape(n, c, h_out, w_out)
 
 
 def affine_matrix(angle, scale, shear_x, shear_y):
@@ -156,7 +250,14 @@ def affine_source_map(n, h, w, angle, translate, scale, shear):
     kx = cx - m[0] * (cx + tx[:, None, None]) - m[1] * (cy + ty[:, None, None])
 
     def f(y, x):
-        sy, sx = m[2] * x + m[3] * y, m[0] * x + m[1] * y  # (N, H, W) for a grid or an (N, H, W) map
+        # sy = m2 x + m3 y + ky, sx = m0 x + m1 y + kx on the (N, H, W) points of a grid or a map, written
+        # into two outputs and one temporary (the plain expressions' float64 operations, in the same order)
+        shape = np.broadcast_shapes(ky.shape, y.shape, x.shape)
+        sy, sx, tmp = np.empty(shape), np.empty(shape), np.empty(shape)
+        np.multiply(m[2], x, out=sy)
+        sy += np.multiply(m[3], y, out=tmp)
+        np.multiply(m[0], x, out=sx)
+        sx += np.multiply(m[1], y, out=tmp)
         sy += ky
         sx += kx
         # rounding removes float noise such as cos(90 deg) = 6e-17 that would push edge pixels outside

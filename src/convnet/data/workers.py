@@ -118,6 +118,27 @@ def _limit_threads():
     return threadpool_limits(1)
 
 
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+def _keep_freed_memory():
+    """Let the worker's allocator reuse freed blocks instead of returning them to the system.
+
+    Each augmented batch allocates and frees the same ~1 MB temporaries (coordinate maps, fields); glibc
+    serves blocks of that size with ``mmap`` and unmaps them on ``free``, so every batch page-faults them
+    in again (~1.5 ms of a ~5 ms affine + elastic batch of 128 MNIST images). Raising the mmap and trim
+    thresholds to 32 MB keeps them in the heap. Only in the worker processes; a no-op off glibc.
+    """
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, 32 << 20)) and bool(mallopt(_M_TRIM_THRESHOLD, 64 << 20))
+
+
 @dataclass(frozen=True)
 class WorkerInfo:
     """What ``get_worker_info()`` returns inside a worker: ``id``, ``num_workers``, ``seed``, ``dataset``."""
@@ -161,6 +182,7 @@ def _worker_loop(worker_id, num_workers, base_seed, fetch, index_queue, result_q
     np.random.seed(seed)
     _backend.manual_seed(seed)
     _limit_threads()  # stays in force for the worker's lifetime (only an explicit restore undoes it)
+    _keep_freed_memory()
     try:
         if init_fn is not None:
             init_fn(worker_id)
