@@ -171,3 +171,20 @@ def test_model_options_reach_the_checkpoint_and_survive_resume(tmp_path):
 
     model = load_model(str(out))
     assert not any(isinstance(m, LocalContrastNorm) for m in model.modules())
+
+
+def test_loader_workers_give_the_same_run(tmp_path):
+    """``--workers 1`` builds and augments the batches in a loader process: the same weights bit for bit."""
+    runs = {}
+    for n in (0, 1):
+        runs[n] = tmp_path / f"w{n}"
+        convnet("train", "--augment", "elastic", "--epochs", "1", "--no-progress", "--workers", n, "--out", runs[n])
+    assert_same(load_state(runs[1] / "model.safetensors"), load_state(runs[0] / "model.safetensors"))
+    untimed = [[{k: v for k, v in e.items() if k != "time"} for e in history(runs[n])] for n in (0, 1)]
+    assert untimed[1] == untimed[0] and len(untimed[0]) == 1
+
+
+def test_negative_workers_is_one_line(tmp_path):
+    err = one_line_error(convnet("train", "--workers", "-1", "--out", tmp_path / "run", check=False))
+    assert "--workers must be a non-negative integer, received -1" in err
+    assert not (tmp_path / "run").exists()

@@ -70,6 +70,22 @@ def test_cli(monkeypatch, tmp_path, capsys):
     assert "--epochs must be at least 1" in capsys.readouterr()[1]
     assert main(["reproduce", "tiny", "--batch-size", "0"]) == 2
     assert "--batch-size must be at least 1, received 0" in capsys.readouterr()[1]
+    assert main(["reproduce", "tiny", "--workers", "-2"]) == 2
+    assert "--workers must be a non-negative integer, received -2" in capsys.readouterr()[1]
+
+
+def test_loader_workers_give_the_same_numbers(monkeypatch, tmp_path):
+    import dataclasses
+
+    monkeypatch.setitem(reproduce.RUNS, "tiny", dataclasses.replace(TINY, augment="elastic", epochs=1))
+    runs = [reproduce.run("tiny", seed=1, limit=640, log=lambda line: None, num_workers=n, out=str(tmp_path / str(n)))
+            for n in (0, 2)]
+    arms = [r["arms"]["lenet5"] for r in runs]
+    untimed = [[{k: v for k, v in e.items() if k != "time"} for e in a["history"]] for a in arms]
+    assert untimed[1] == untimed[0] and arms[1]["test_accuracy"] == arms[0]["test_accuracy"]
+    weights = [cn.load(tmp_path / str(n) / "lenet5" / "model.safetensors").state_dict() for n in (0, 2)]
+    for k in weights[0]:
+        np.testing.assert_array_equal(weights[1][k].numpy(), weights[0][k].numpy())
 
 
 def test_a_run_s_own_limit_is_its_default_training_set(monkeypatch):

@@ -119,7 +119,8 @@ def _optimizer(spec, params):
     return optim.Adam(params, lr=spec.lr)
 
 
-def run(name, epochs=None, seed=0, out=None, root=None, limit=None, progress=False, log=print, batch_size=None):
+def run(name, epochs=None, seed=0, out=None, root=None, limit=None, progress=False, log=print, batch_size=None,
+        num_workers=0):
     """Train every arm of the reproduction ``name``; returns a JSON-able dict of the results.
 
     Args:
@@ -132,6 +133,8 @@ def run(name, epochs=None, seed=0, out=None, root=None, limit=None, progress=Fal
             ``limit`` (None: the whole training split).
         log: called with one line per epoch.
         batch_size: override the run's batch size (the learning rate stays the run's).
+        num_workers: loader processes that build and augment the training batches (``DataLoader``'s;
+            the same batches, so the same result, as 0).
 
     Returns:
         ``{"name", "spec", "seed", "epochs", "arms": {arm: {"test_accuracy", "test_error",
@@ -169,8 +172,9 @@ def run(name, epochs=None, seed=0, out=None, root=None, limit=None, progress=Fal
         model = models.get(model_name, num_classes=len(ref.classes), in_channels=ref.input_shape[0], **options)
         optimizer = _optimizer(spec, model.parameters())
         scheduler = cn.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(epochs, 1))
+        pool = dict(num_workers=num_workers, persistent_workers=True) if num_workers else {}
         loader = data.DataLoader(train_set, batch_size=spec.batch_size, shuffle=True, seed=seed,
-                                 transform=_augmentation(spec.augment, ref))
+                                 transform=_augmentation(spec.augment, ref), **pool)
         meta = {"dataset": ref.name, "classes": list(ref.classes), "normalization": ref.normalization,
                 "input_shape": list(ref.input_shape), "reproduce": name, "arm": arm, "seed": seed}
         trainer = Trainer(model, optimizer, scheduler=scheduler, meta=meta, keep="last", aux_weight=spec.aux_weight,

@@ -117,6 +117,10 @@ def _add_train(sub):
     p.add_argument("--force", action="store_true",
                    help="train into a non-empty --out directory, replacing the run files there")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--workers", type=int, default=0, metavar="N",
+                   help="loader processes that read and augment training batches while the model trains "
+                        "(DataLoader num_workers; default 0: in this process). Same batches, same result; on a "
+                        "small machine leave the training step a core or two (2 cores: --workers 1)")
     p.add_argument("--distributed", action="store_true",
                    help="data-parallel over the ranks of 'mpirun -n N convnet train --distributed ...' (needs "
                         "convnet[mpi]); --batch-size is the global batch, split evenly; only rank 0 writes files")

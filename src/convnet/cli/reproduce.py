@@ -27,6 +27,9 @@ def add_parser(sub):
     p.add_argument("--data-dir", metavar="DIR", help="where MNIST/Fashion-MNIST files are (default $CONVNET_DATA)")
     p.add_argument("--limit", type=int, default=None, help="train on the first N training images only")
     p.add_argument("--batch-size", type=int, default=None, help="override the run's batch size")
+    p.add_argument("--workers", type=int, default=0, metavar="N",
+                   help="loader processes that build and augment the training batches (default 0; the same "
+                        "batches, so the same result)")
     p.set_defaults(func=run_reproduce)
 
 
@@ -42,10 +45,12 @@ def run_reproduce(args):
         value = getattr(args, key)
         if value is not None and value < 1:
             raise CLIError(f"--{key.replace('_', '-')} must be at least 1, received {value}")
+    if args.workers < 0:
+        raise CLIError(f"--workers must be a non-negative integer, received {args.workers}")
     out = args.out or os.path.join("runs", f"reproduce-{args.name}")
     result = reproduce.run(args.name, epochs=args.epochs, seed=args.seed, out=out, root=args.data_dir,
                            limit=args.limit, log=lambda line: print(line, flush=True),
-                           batch_size=args.batch_size)
+                           batch_size=args.batch_size, num_workers=args.workers)
     for path in reproduce.write_report(result, out):
         print(f"wrote {path}")
     return 0

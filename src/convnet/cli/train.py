@@ -257,6 +257,8 @@ def run_train(args):
     start = time.perf_counter()
     if args.epochs is not None and args.epochs < 1:
         raise _error(f"--epochs must be at least 1, received {args.epochs}")
+    if getattr(args, "workers", 0) < 0:
+        raise _error(f"--workers must be a non-negative integer, received {args.workers}")
     s, out = _load_settings(args)
     _check_settings(s, resuming=bool(args.resume))
     lock = lambda: run_directory(out, fresh=not args.resume, force=args.force,  # noqa: E731
@@ -318,13 +320,15 @@ def _train(args, s, out, start):
     scheduler = make_scheduler(s["schedule"], optimizer, s["epochs"])
     transform = make_augmentation(s["augment"], train_set)
     rank, world = _rank_and_world(args)
+    workers = getattr(args, "workers", 0)  # not a setting: the batches, hence the run, are the same with any
+    pool = dict(num_workers=workers, persistent_workers=True) if workers else {}
     if world > 1:  # each rank: its share of every epoch's order, B / N per step, its own augmentation
         sampler = data.DistributedSampler(train_set, world, rank, shuffle=True, seed=s["seed"])
         train_loader = data.DataLoader(train_set, batch_size=s["batch_size"] // world, sampler=sampler,
-                                       seed=s["seed"] + rank, transform=transform)
+                                       seed=s["seed"] + rank, transform=transform, **pool)
     else:
         train_loader = data.DataLoader(train_set, batch_size=s["batch_size"], shuffle=True, seed=s["seed"],
-                                       transform=transform)
+                                       transform=transform, **pool)
     val_loader = data.DataLoader(splits["val"], batch_size=256)
     test_loader = data.DataLoader(test_set, batch_size=256)
     meta = {"dataset": train_set.name, "classes": list(train_set.classes),
