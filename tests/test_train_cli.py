@@ -169,6 +169,18 @@ def test_size_mismatch_warning_and_eta(capsys):
     quick = train_cli._EpochETA()
     quick.on_train_batch_end(None, 1, {"seconds": 0.1, "batches": 100})
     assert capsys.readouterr().out == ""
+    # a slow first batch (warm-up) and quick ones after it: 0.3 s + 429 x 0.01 s is no minute-long epoch
+    warm = train_cli._EpochETA()
+    for b in range(1, 40):
+        warm.on_train_batch_end(Trainer(cn.nn.Linear(1, 1), None), b, {"seconds": 0.3 + 0.01 * (b - 1),
+                                                                        "batches": 430})
+    assert capsys.readouterr().out == "" and warm.done
+    slow = train_cli._EpochETA()  # 1 s, then 0.2 s per batch over 1 s: 1 + 0.2 x 429 = 87 s
+    for b in range(1, 8):
+        slow.on_train_batch_end(Trainer(cn.nn.Linear(1, 1), None), b, {"seconds": 1.0 + 0.2 * (b - 1),
+                                                                        "batches": 430})
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "0.2 s per batch" in out and "about 87 s" in out
 
 
 def test_extending_a_step_schedule_replans_it(capsys, tmp_path):

@@ -443,20 +443,32 @@ def _print_epoch(trainer, logs):
 
 
 class _EpochETA(Callback):
-    """Without a progress bar: after the first batch, one line with the expected epoch time when it exceeds
-    ``threshold`` seconds (tqdm shows an ETA itself)."""
+    """Without a progress bar: one line with the expected epoch time when it exceeds ``threshold`` seconds
+    (tqdm shows an ETA itself).
+
+    The first batch pays for warm-up (thread pools, loader workers, caches) and can take 50x a later one, so
+    the pace comes from the batches after it: from batch 2 on, as soon as they have run for a second, or
+    after 10 of them.
+    """
 
     def __init__(self, threshold=60.0):
-        self.threshold, self.done = threshold, False
+        self.threshold, self.done, self.first = threshold, False, None
 
     def on_train_batch_end(self, trainer, batch, logs):
         if self.done or not logs.get("batches"):
             return
+        if self.first is None:
+            self.first = (batch, logs["seconds"])
+            return
+        b1, t1 = self.first
+        if batch <= b1 or (logs["seconds"] - t1 < 1.0 and batch - b1 < 10 and batch < logs["batches"]):
+            return
         self.done = True
-        eta = logs["seconds"] * logs["batches"]
+        pace = (logs["seconds"] - t1) / (batch - b1)
+        eta = t1 + pace * (logs["batches"] - b1)
         if eta > self.threshold:
-            print(f"epoch {trainer.epoch + 1}: the first batch took {logs['seconds']:.1f} s, so an epoch of "
-                  f"{logs['batches']} batches will take about {_duration(eta)}", flush=True)
+            print(f"epoch {trainer.epoch + 1}: {pace:.2g} s per batch (after a first batch of {t1:.1f} s), so an "
+                  f"epoch of {logs['batches']} batches will take about {_duration(eta)}", flush=True)
 
 
 def _epochs(n):
