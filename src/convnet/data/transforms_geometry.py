@@ -35,28 +35,25 @@ def warp(batch, src_y, src_x, fill=0.0, order=1):
     pixel's value, so only the other points go to ``map_coordinates`` (:func:`_warp_flat_aware`; the same
     values as :func:`warp_reference`, which sends every point).
     """
-    n, c, h, w = batch.shape
-    src_y, src_x = _points(src_y, src_x, n)
-    src = batch if batch.dtype in (np.float32, np.float64) else batch.astype(np.float32)
-    outside = (src_y < 0) | (src_y > h - 1) | (src_x < 0) | (src_x > w - 1)  # (N, H_out, W_out)
-    out = _warp_flat_aware(src, src_y, src_x, outside, fill) if order == 1 and src.dtype == np.float32 else None
-    if out is None:
-        out = _map_planes(src, src_y, src_x, order)
-        if outside.any():
-            out = np.where(outside[:, None], np.asarray(fill, out.dtype), out)
-    if batch.dtype == np.uint8:
-        return np.clip(np.rint(out), 0, 255).astype(np.uint8)
-    return out
+    return _warp(batch, src_y, src_x, fill, order, skip_flat=True)
 
 
 def warp_reference(batch, src_y, src_x, fill=0.0, order=1):
     """:func:`warp` sending every point to ``map_coordinates`` (the slow reference of the flat-block shortcut)."""
+    return _warp(batch, src_y, src_x, fill, order, skip_flat=False)
+
+
+def _warp(batch, src_y, src_x, fill, order, skip_flat):
     n, c, h, w = batch.shape
     src_y, src_x = _points(src_y, src_x, n)
     src = batch if batch.dtype in (np.float32, np.float64) else batch.astype(np.float32)
-    out = _map_planes(src, src_y, src_x, order)
-    outside = (src_y < 0) | (src_y > h - 1) | (src_x < 0) | (src_x > w - 1)
-    out = np.where(outside[:, None], np.asarray(fill, out.dtype), out)
+    outside = (src_y < 0) | (src_y > h - 1) | (src_x < 0) | (src_x > w - 1)  # (N, H_out, W_out)
+    shortcut = skip_flat and order == 1 and src.dtype == np.float32
+    out = _warp_flat_aware(src, src_y, src_x, outside, fill) if shortcut else None
+    if out is None:
+        out = _map_planes(src, src_y, src_x, order)
+        if outside.any():
+            out = np.where(outside[:, None], np.asarray(fill, out.dtype), out)
     if batch.dtype == np.uint8:
         return np.clip(np.rint(out), 0, 255).astype(np.uint8)
     return out
@@ -132,9 +129,9 @@ def _warp_flat_aware(src, src_y, src_x, outside, fill):
     k = np.flatnonzero(need)  # the points to interpolate, as flat (n, i, j) indices
     if k.size > _FLAT_MAX_SHARE * need.size:
         return None
-    rows = np.take(src_y, k) if src_y.flags.c_contiguous else src_y.reshape(-1)[k]
+    rows = np.take(src_y, k)
     rows += (k // (h_out * w_out)) * float(c * h)  # row of the point in the tall (N*C*H, W) image, channel 0
-    cols = np.take(src_x, k) if src_x.flags.c_contiguous else src_x.reshape(-1)[k]
+    cols = np.take(src_x, k)
     flat = src.reshape(-1)
     tall = src.reshape(n * c * h, w)
     out = np.empty((n, c, h_out * w_out), src.dtype)
